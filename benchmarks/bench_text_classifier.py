@@ -1,0 +1,67 @@
+"""Text classifier latency and batching gain, measured in-process on the stored model.
+
+    python benchmarks/bench_text_classifier.py [--repeats 30] [--batch 32] [--threads 0]
+
+Prints the median single-text latency and the throughput of one batched call of
+``--batch`` texts against the same texts classified one by one (the gain adaptive
+batching in the runner can deliver). Uses the model in ``$BENTOML_HOME``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from triage.text.data import TEST_TSV, load_examples  # noqa: E402
+from triage.text.model import TextClassifierModel  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = TextClassifierModel.from_store()
+    texts = [ex.text for ex in load_examples(TEST_TSV)]
+    batch = (texts * (args.batch // len(texts) + 1))[: args.batch]
+    model.classify(batch[:4])  # warm-up
+
+    single = []
+    for i in range(args.repeats):
+        started = time.perf_counter()
+        model.classify([texts[i % len(texts)]])
+        single.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    for _ in range(max(1, args.repeats // 10)):
+        for text in batch:
+            model.classify([text])
+    one_by_one = (time.perf_counter() - started) / max(1, args.repeats // 10)
+    started = time.perf_counter()
+    for _ in range(max(1, args.repeats // 10)):
+        model.classify(batch)
+    batched = (time.perf_counter() - started) / max(1, args.repeats // 10)
+
+    print(f"device {model.device}, torch threads {torch.get_num_threads()}")
+    print(
+        f"single-text latency: median {statistics.median(single) * 1000:.1f} ms, "
+        f"p90 {sorted(single)[int(0.9 * len(single))] * 1000:.1f} ms"
+    )
+    n = args.batch
+    print(f"{n} texts one by one: {one_by_one * 1000:.0f} ms ({n / one_by_one:.0f} texts/s)")
+    print(f"{args.batch} texts as one batch: {batched * 1000:.0f} ms ({args.batch / batched:.0f} texts/s)")
+    print(f"batched / one-by-one throughput ratio: {one_by_one / batched:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

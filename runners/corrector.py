@@ -1,0 +1,39 @@
+"""``Corrector``: the ASR error corrector as its own adaptive-batching BentoML service.
+
+The batching unit is a segment (with its request's hotwords and domain lexicon), so the
+segments of one request and of concurrent requests are merged by BentoML's dispatcher
+into one list, and the pipeline makes one kiwipiepy call and one seq2seq pass per stage
+for all of them (see ``triage.correction.pipeline``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bentoml
+
+from triage.config import get_settings
+from triage.correction.pipeline import MODEL_NAME, CorrectionPipeline
+from triage.correction.schemas import CorrectionItem, SegmentOut
+
+settings = get_settings()
+
+
+@bentoml.service(name="corrector", workers=1, traffic={"timeout": 120})
+class Corrector:
+    """Corrects batches of ASR segments with the ``error-corrector`` model of the store."""
+
+    model_ref = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
+
+    def __init__(self) -> None:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        metadata = dict(self.model_ref.info.metadata)
+        self.pipeline = CorrectionPipeline.from_path(Path(self.model_ref.path), metadata, device=device)
+        self.pipeline.correct_texts(["은급으로 실려갔어요"])  # warm-up: first-call costs out of requests
+
+    @bentoml.api(batchable=settings.batching, max_batch_size=64, max_latency_ms=2_000)
+    def correct(self, items: list[CorrectionItem]) -> list[SegmentOut]:
+        """Correct each segment conservatively (a correct transcript comes back unchanged)."""
+        return self.pipeline.correct(items)

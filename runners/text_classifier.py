@@ -1,0 +1,41 @@
+"""``TextClassifier``: the Korean text classifier as its own adaptive-batching BentoML service.
+
+Concurrent ``classify`` calls are merged by BentoML's dispatcher into one list of texts,
+which :class:`triage.text.model.TextClassifierModel` scores as one padded batch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bentoml
+from bentoml.exceptions import InvalidArgument
+
+from triage.config import get_settings
+from triage.errors import TriageError
+from triage.text.model import MODEL_NAME, TextClassifierModel, pick_device
+from triage.text.schemas import TextPrediction
+
+settings = get_settings()
+
+
+@bentoml.service(name="text_classifier", workers=1, traffic={"timeout": 60})
+class TextClassifier:
+    """Classifies batches of Korean texts into the categories stored with the model."""
+
+    model_ref = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
+
+    def __init__(self) -> None:
+        self.model = TextClassifierModel(Path(self.model_ref.path), device=pick_device(), settings=settings)
+
+    @bentoml.api(batchable=settings.batching, max_batch_size=64, max_latency_ms=1_000)
+    def classify(self, texts: list[str]) -> list[TextPrediction]:
+        """Label, calibrated probabilities and emergency probability for each text, in order.
+
+        The composed service validates each request before calling this, because one bad
+        text would fail the whole merged batch; a direct caller still gets a 400, not a 500.
+        """
+        try:
+            return self.model.classify(texts)
+        except TriageError as exc:
+            raise InvalidArgument(f"{exc.code}: {exc.message}") from exc

@@ -1,0 +1,249 @@
+"""The ASR error corrector: jamo phonetics, the pipeline stages, held-out CER, the guard, and /ec/correct.
+
+The pipeline tests use a real test-profile model trained into the test store (the same
+``python -m training.train_corrector --profile test`` a developer runs); the HTTP tests
+use the session's real ``bentoml serve`` process.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Server, build_models
+from triage.correction.config import CorrectorConfig
+from triage.correction.corpus import is_held_out, load_corpus
+from triage.correction.guard import cer as raw_cer
+from triage.correction.guard import guard
+from triage.correction.jamo import compose, decompose, phonetic_distance
+from triage.correction.lexicon import Lexicon, read_hunspell
+from triage.correction.noise import corrupt, held_out_pairs, make_pairs
+from triage.correction.pipeline import CorrectionPipeline
+from triage.correction.postprocess import cut_repeated_ngrams, drop_duplicate_sentences, postprocess
+from triage.correction.schemas import CorrectionItem, CorrectRequest, SegmentIn, Word
+from triage.metrics import cer
+
+N_EVAL = 80
+
+
+@pytest.fixture(scope="session")
+def pipeline(model_store: Path) -> CorrectionPipeline:
+    """The corrector as served, loaded from a test-profile model in the test store."""
+    build_models("error-corrector")
+    return CorrectionPipeline.from_store()
+
+
+@pytest.fixture(scope="session")
+def corpus() -> tuple[list[str], list[str]]:
+    return load_corpus()
+
+
+# --- jamo and phonetics -------------------------------------------------------------------
+
+
+def test_decompose_roundtrip() -> None:
+    text = "저혈당 119 응급의료!"
+    assert compose(decompose(text)) == text
+    assert len(decompose("당")) == 3 and len(decompose("저")) == 2
+
+
+@pytest.mark.parametrize(
+    ("heard", "meant"),
+    [("저열떡", "저혈당"), ("은급", "응급"), ("훼의", "회의"), ("구금차", "구급차"), ("심정치", "심정지")],
+)
+def test_asr_misspellings_are_close_neighbours(heard: str, meant: str) -> None:
+    assert phonetic_distance(heard, meant) <= CorrectorConfig().max_phonetic_distance
+
+
+@pytest.mark.parametrize(("a", "b"), [("저혈당", "구급차"), ("화재", "심정지"), ("응급", "경찰")])
+def test_unrelated_words_are_far(a: str, b: str) -> None:
+    assert phonetic_distance(a, b) > 0.5
+
+
+def test_confusable_sounds_cost_less_than_others() -> None:
+    assert phonetic_distance("은급", "응급") < phonetic_distance("은급", "운급")
+    assert phonetic_distance("열", "혈") < phonetic_distance("열", "멸")
+
+
+def test_lexicon_finds_the_meant_word() -> None:
+    lex = Lexicon.build(["저혈당", "응급", "구급차", "심정지"], read_hunspell())
+    cfg = CorrectorConfig()
+    assert len(lex) > 1000, "hunspell-ko word list missing: apt-get install hunspell-ko"
+    words = [n.word for n in lex.neighbours("저열떡", 10, cfg.max_phonetic_distance, cfg.prefilter_cutoff)]
+    assert "저혈당" in words
+    assert lex.neighbours("은급", 5, 0.28, 0.5)[0].word == "응급"
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def test_held_out_sentences_never_reach_training(corpus: tuple[list[str], list[str]]) -> None:
+    train, held = corpus
+    assert len(held) >= 100 and not set(train) & set(held)
+    assert all(is_held_out(s) for s in held) and not any(is_held_out(s) for s in train)
+    assert not {clean for _, clean in make_pairs(train, seed=0)} & set(held)
+    emergency = " ".join(train)
+    for word in ("저혈당", "응급의료", "구급차", "심정지", "화재", "119"):
+        assert word in emergency
+
+
+def test_corruption_is_seeded_and_asr_like() -> None:
+    s = "아버지가 저혈당으로 쓰러졌어요."
+    a = [corrupt(s, random.Random(3)) for _ in range(3)]
+    assert a[0] == a[1] == a[2]
+    noisy = {corrupt(s, random.Random(k)) for k in range(50)}
+    assert len(noisy) > 20 and all(cer(s, n) < 0.5 for n in noisy)
+
+
+# --- postprocess and guard ----------------------------------------------------------------
+
+
+def test_postprocess_cuts_loops_and_duplicates_only() -> None:
+    assert (
+        cut_repeated_ngrams("살려 주세요 살려 주세요 살려 주세요 살려 주세요", 4, 2)
+        == "살려 주세요 살려 주세요"
+    )
+    assert cut_repeated_ngrams("불이 났어요 불이 났어요", 4, 2) == "불이 났어요 불이 났어요"
+    assert (
+        drop_duplicate_sentences("불이 났어요. 불이 났어요. 빨리 와 주세요.")
+        == "불이 났어요. 빨리 와 주세요."
+    )
+
+
+def test_postprocess_leaves_correct_text_alone(pipeline: CorrectionPipeline) -> None:
+    for s in ["여기 사람이 쓰러졌어요... 빨리요!!", "119죠? 아이가 다쳤어요", "응급의료센터로 가 주세요."]:
+        assert postprocess(s, pipeline.kiwi, pipeline.cfg) == s
+    glued = postprocess("구급차좀빨리보내주세요", pipeline.kiwi, pipeline.cfg)
+    assert " " in glued and glued.replace(" ", "") == "구급차좀빨리보내주세요"
+
+
+def test_guard_keeps_the_original_when_the_rewrite_is_too_far() -> None:
+    assert guard("불이 났어요", "전혀 다른 문장입니다", 0.4) == ("불이 났어요", True)
+    assert guard("불이 낫어요", "불이 났어요", 0.4) == ("불이 났어요", False)
+
+
+# --- the pipeline on held-out data ----------------------------------------------------------
+
+
+def test_config_travels_with_the_model(pipeline: CorrectionPipeline) -> None:
+    import bentoml
+
+    meta = bentoml.models.get("error-corrector:latest").info.metadata
+    assert CorrectorConfig.model_validate(meta["config"]) == pipeline.cfg
+    assert meta["profile"] == "test"
+
+
+def test_held_out_cer_does_not_get_worse(pipeline: CorrectionPipeline, corpus) -> None:
+    pairs = held_out_pairs(corpus[1])[:N_EVAL]
+    fixed = pipeline.correct_texts([n for n, _ in pairs])
+    before = sum(cer(c, n) for n, c in pairs) / len(pairs)
+    after = sum(cer(c, f) for (_, c), f in zip(pairs, fixed, strict=True)) / len(pairs)
+    print(f"held-out CER before {before:.4f} after {after:.4f}")
+    assert after <= before
+
+
+def test_correct_sentences_stay_correct(pipeline: CorrectionPipeline, corpus) -> None:
+    clean = corpus[1][:N_EVAL]
+    out = pipeline.correct_texts(clean)
+    mean_cer = sum(raw_cer(c, o) for c, o in zip(clean, out, strict=True)) / len(clean)
+    changed = [(c, o) for c, o in zip(clean, out, strict=True) if c != o]
+    print(f"clean CER {mean_cer:.4f}, changed {len(changed)}/{len(clean)}: {changed[:5]}")
+    assert mean_cer <= 0.01
+    assert len(changed) <= 0.1 * len(clean)
+
+
+def test_phonetic_fix_with_hotwords_and_confidences(pipeline: CorrectionPipeline) -> None:
+    seg = SegmentIn(
+        text="타이래놀을 먹었는데 열이 안 내려요",
+        words=[Word(word="타이래놀을", confidence=0.3), Word(word="먹었는데", confidence=0.95)],
+    )
+    [out] = pipeline.correct([CorrectionItem(segment=seg, hotwords=["타이레놀"])])
+    assert out.corrected.startswith("타이레놀을") and out.picked_candidate and out.gain > 0
+
+
+def test_nbest_alternative_can_win(pipeline: CorrectionPipeline) -> None:
+    seg = SegmentIn(
+        text="아버지가 저열떡으로 쓰러졌어요",
+        nbest=[
+            {"rank": 1, "text": "아버지가 저열떡으로 쓰러졌어요"},
+            {"rank": 2, "text": "아버지가 저혈당으로 쓰러졌어요"},
+        ],
+    )
+    [out] = pipeline.correct([CorrectionItem(segment=seg)])
+    assert out.corrected == "아버지가 저혈당으로 쓰러졌어요"
+
+
+def test_batch_equals_one_by_one(pipeline: CorrectionPipeline, corpus) -> None:
+    texts = [n for n, _ in held_out_pairs(corpus[1])[:12]]
+    together = pipeline.correct_texts(texts)
+    alone = [pipeline.correct_texts([t])[0] for t in texts]
+    assert together == alone
+
+
+def test_request_validation_names_the_field() -> None:
+    with pytest.raises(ValueError, match="segments"):
+        CorrectRequest.model_validate({"request_id": "x"})
+    with pytest.raises(ValueError, match="text"):
+        CorrectRequest.model_validate({"segments": [{"id": 1}]})
+    ok = CorrectRequest.model_validate({"segments": [{"text": "불이 났어요"}], "unknown": 1})
+    assert ok.segments[0].nbest == [] and ok.hotwords == []
+
+
+# --- over HTTP ------------------------------------------------------------------------------
+
+REQUEST = {
+    "request_id": "req-1",
+    "model_version": "whisper-base",
+    "media": {"uri": "call.wav"},
+    "segments": [
+        {
+            "id": 0,
+            "start": 0.0,
+            "end": 2.1,
+            "text": "아버지가 저열떡으로 쓰러졌어요",
+            "confidence": 0.4,
+            "words": [{"word": "저열떡으로", "confidence": 0.2}],
+            "nbest": [{"rank": 1, "text": "아버지가 저열떡으로 쓰러졌어요", "score": -3.1}],
+        },
+        {"id": 1, "start": 2.1, "end": 4.0, "text": "빨리 구급차 보내 주세요."},
+    ],
+    "hotwords": ["저혈당"],
+    "domain_lexicon": ["응급의료", "심정지"],
+}
+
+
+def test_ec_correct_over_http(server: Server) -> None:
+    r = httpx.post(f"{server.url}/ec/correct", json=REQUEST, timeout=60)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["request_id"] == "req-1" and body["model_version"] == "whisper-base"
+    assert [s["id"] for s in body["segments"]] == [0, 1]
+    for seg in body["segments"]:
+        assert set(seg) == {"id", "start", "end", "original", "picked_candidate", "gain", "corrected"}
+    assert body["segments"][0]["corrected"] == "아버지가 저혈당으로 쓰러졌어요"
+    assert body["segments"][1]["corrected"] == "빨리 구급차 보내 주세요."
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"request_id": "x"}, "segments"),
+        ({"segments": [{"id": 1, "start": 0.0}]}, "segments.0.text"),
+        ({"segments": [{"text": "불"}], "hotwords": "저혈당"}, "hotwords"),
+        ({"segments": [{"text": "불", "confidence": 3}]}, "segments.0.confidence"),
+    ],
+)
+def test_ec_correct_rejects_malformed_json(server: Server, payload: dict, field: str) -> None:
+    r = httpx.post(f"{server.url}/ec/correct", json=payload, timeout=30)
+    assert 400 <= r.status_code < 500
+    assert field in r.text
+
+
+def test_ec_correct_rejects_non_json(server: Server) -> None:
+    r = httpx.post(
+        f"{server.url}/ec/correct", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert 400 <= r.status_code < 500

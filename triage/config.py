@@ -1,0 +1,54 @@
+"""One place for every tunable of the server, read from ``TRIAGE_*`` environment variables.
+
+Limits and engine choices are configuration, not code: operators change them per
+deployment (``TRIAGE_MAX_AUDIO_SECONDS=120 bentoml serve ...``) and benchmarks flip
+them without editing source.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+SAMPLE_RATE = 16_000
+"""Whisper and every other model here consume 16 kHz mono float32 audio."""
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"TRIAGE_{name}", default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, "1" if default else "0").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings; build with :func:`get_settings` so every module sees the same values."""
+
+    max_upload_bytes: int = field(
+        default_factory=lambda: int(_env("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+    )
+    max_audio_seconds: float = field(default_factory=lambda: float(_env("MAX_AUDIO_SECONDS", "60")))
+    silence_dbfs: float = field(default_factory=lambda: float(_env("SILENCE_DBFS", "-60")))
+    """Clips whose RMS level is below this many dB full scale are refused as silent."""
+    whisper_engine: str = field(default_factory=lambda: _env("WHISPER_ENGINE", "ctranslate2"))
+    """``ctranslate2`` (faster-whisper, int8 on CPU) or ``openai`` (openai-whisper, PyTorch)."""
+    whisper_model: str = field(default_factory=lambda: _env("WHISPER_MODEL", "whisper-base"))
+    """Name of the Whisper model in the BentoML model store."""
+    whisper_language: str = field(default_factory=lambda: _env("WHISPER_LANGUAGE", "ko"))
+    whisper_beam_size: int = field(default_factory=lambda: int(_env("WHISPER_BEAM_SIZE", "1")))
+    whisper_word_timestamps: bool = field(
+        default_factory=lambda: _env_bool("WHISPER_WORD_TIMESTAMPS", True)
+    )
+    max_text_chars: int = field(default_factory=lambda: int(_env("MAX_TEXT_CHARS", "2000")))
+    """Texts longer than this many characters are refused (413); shorter ones are cut by tokens."""
+    batching: bool = field(default_factory=lambda: _env_bool("BATCHING", True))
+    """Adaptive batching switch for benchmarks: off means every runner sees batches of one."""
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Audio classifier: shared preprocessing, the ResNet, inference helper and output schema."""

@@ -1,0 +1,60 @@
+"""Cut clips into Whisper's 30-second windows so several clips decode as one batch.
+
+Whisper reads exactly 30 s of audio per window. A batch of requests becomes a flat list
+of windows (a clip of up to 30 s is one window; a 60 s clip is two); both engines decode
+that list as one batch and the results are stitched back per clip with their offsets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from triage.config import SAMPLE_RATE
+
+WINDOW_SECONDS = 30
+SEARCH_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Window:
+    """Samples of one 30-second window, with the clip it came from and its offset in seconds."""
+
+    clip: int
+    offset_s: float
+    samples: np.ndarray
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples.shape[0] / SAMPLE_RATE
+
+
+def split_windows(clips: list[np.ndarray], window_s: int = WINDOW_SECONDS) -> list[Window]:
+    """Every clip cut into consecutive windows of at most ``window_s`` seconds, in clip order.
+
+    A cut in the middle of a word costs Whisper that word on both sides, so each cut is
+    moved back to the quietest 100 ms of the window's last ``SEARCH_SECONDS``.
+    """
+    size = window_s * SAMPLE_RATE
+    windows: list[Window] = []
+    for index, clip in enumerate(clips):
+        start = 0
+        while True:
+            end = start + size if clip.shape[0] - start > size else clip.shape[0]
+            if end < clip.shape[0]:
+                end = _quietest_cut(clip, end)
+            windows.append(Window(index, start / SAMPLE_RATE, clip[start:end]))
+            if end >= clip.shape[0]:
+                break
+            start = end
+    return windows
+
+
+def _quietest_cut(clip: np.ndarray, end: int) -> int:
+    """The sample index of the quietest frame in the ``SEARCH_SECONDS`` before ``end``."""
+    frame = SAMPLE_RATE // 10
+    lo = end - SEARCH_SECONDS * SAMPLE_RATE
+    frames = clip[lo:end][: (end - lo) // frame * frame].reshape(-1, frame)
+    energy = np.square(frames, dtype=np.float64).mean(axis=1)
+    return lo + int(np.argmin(energy)) * frame + frame // 2

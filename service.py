@@ -8,9 +8,12 @@ request body themselves so audio stays in memory (see ``triage.uploads``).
 
 from __future__ import annotations
 
+import asyncio
 import time
+from pathlib import Path
 
 import bentoml
+import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -20,14 +23,18 @@ from runners.audio_classifier import AudioClassifier
 from runners.corrector import Corrector
 from runners.text_classifier import TextClassifier
 from runners.whisper import SpeechToText
+from triage.analyze import Analysis, BatchAnalysis, BatchItem, analyze_clip
 from triage.audio import decode_audio
+from triage.config import get_settings
 from triage.correction.schemas import CorrectRequest, CorrectResponse, to_items
 from triage.errors import TriageError
+from triage.fusion.model import MODEL_NAME as FUSION_MODEL
+from triage.fusion.model import LogisticFusion
 from triage.sound.schemas import AudioPrediction
 from triage.speech.schemas import Transcript
 from triage.text.model import validate_texts
 from triage.text.schemas import ClassifyTextRequest, ClassifyTextResponse, SentenceResult
-from triage.uploads import read_audio_uploads
+from triage.uploads import AudioUpload, read_audio_uploads
 
 app = FastAPI(
     title="Korean emergency-speech triage",
@@ -52,12 +59,21 @@ async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONRespo
     return JSONResponse(error.to_dict(), status_code=422)
 
 
-async def _read_clip(request: Request):
-    """The request's single audio upload, decoded to 16 kHz mono off the event loop."""
-    uploads, _ = await read_audio_uploads(request)
+async def _decode(upload: AudioUpload) -> np.ndarray:
+    """An upload decoded to 16 kHz mono off the event loop (decoding is CPU work)."""
+    return await run_in_threadpool(decode_audio, upload.data, upload.content_type)
+
+
+async def _read_clip_and_fields(request: Request) -> tuple[np.ndarray, dict[str, str]]:
+    """The request's single audio upload, decoded, and its other form fields."""
+    uploads, fields = await read_audio_uploads(request)
     if len(uploads) != 1:
         raise TriageError(400, "one_file_expected", f"Send exactly one audio file, got {len(uploads)}.")
-    return await run_in_threadpool(decode_audio, uploads[0].data, uploads[0].content_type)
+    return await _decode(uploads[0]), fields
+
+
+async def _read_clip(request: Request) -> np.ndarray:
+    return (await _read_clip_and_fields(request))[0]
 
 
 @bentoml.service(name="triage", traffic={"timeout": 300})
@@ -69,6 +85,56 @@ class Triage:
     audio_classifier = bentoml.depends(AudioClassifier)
     text_classifier = bentoml.depends(TextClassifier)
     corrector = bentoml.depends(Corrector)
+    # Fusion is a few dozen weights: it runs inside this service, where a call costs
+    # microseconds, rather than behind another network hop that would cost milliseconds.
+    fusion_ref = bentoml.models.BentoModel(f"{FUSION_MODEL}:latest")
+
+    def __init__(self) -> None:
+        self.fusion = LogisticFusion.load(Path(self.fusion_ref.path))
+        self.settings = get_settings()
+
+    async def _analyze(self, clip: np.ndarray, transcript: str | None) -> Analysis:
+        return await analyze_clip(
+            clip,
+            transcript,
+            speech_to_text=self.speech_to_text,
+            audio_classifier=self.audio_classifier,
+            corrector=self.corrector,
+            text_classifier=self.text_classifier,
+            fusion=self.fusion,
+        )
+
+    @app.post("/analyze", response_model=Analysis, tags=["triage"])
+    async def analyze(self, request: Request) -> Analysis:
+        """Triage one call: audio as multipart field ``file``, optionally a known ``transcript`` field
+        (which skips speech-to-text). Whisper and the sound model run concurrently; the text
+        classifier reads the corrected transcript; fusion decides."""
+        clip, fields = await _read_clip_and_fields(request)
+        transcript = fields.get("transcript", "").strip() or None
+        if transcript:
+            validate_texts([transcript])
+        return await self._analyze(clip, transcript)
+
+    @app.post("/analyze/batch", response_model=BatchAnalysis, tags=["triage"])
+    async def analyze_batch(self, request: Request) -> BatchAnalysis:
+        """Triage many clips at once (several ``file`` parts); each gets its analysis or its own error."""
+        uploads, _ = await read_audio_uploads(request)
+        if len(uploads) > self.settings.max_batch_files:
+            raise TriageError(
+                413,
+                "too_many_files",
+                f"At most {self.settings.max_batch_files} files per batch, got {len(uploads)}.",
+            )
+
+        async def one(upload: AudioUpload) -> BatchItem:
+            try:
+                return BatchItem(
+                    filename=upload.filename, analysis=await self._analyze(await _decode(upload), None)
+                )
+            except TriageError as exc:
+                return BatchItem(filename=upload.filename, error=exc.to_dict()["error"])
+
+        return BatchAnalysis(results=list(await asyncio.gather(*(one(u) for u in uploads))))
 
     @app.post("/transcribe", response_model=Transcript, tags=["speech"])
     async def transcribe(self, request: Request) -> Transcript:

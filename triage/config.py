@@ -44,6 +44,8 @@ class Settings:
     )
     max_text_chars: int = field(default_factory=lambda: int(_env("MAX_TEXT_CHARS", "2000")))
     """Texts longer than this many characters are refused (413); shorter ones are cut by tokens."""
+    max_batch_files: int = field(default_factory=lambda: int(_env("MAX_BATCH_FILES", "16")))
+    """Most clips one ``/analyze/batch`` request may carry."""
     batching: bool = field(default_factory=lambda: _env_bool("BATCHING", True))
     """Adaptive batching switch for benchmarks: off means every runner sees batches of one."""
 

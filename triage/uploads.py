@@ -34,11 +34,11 @@ class FormPart:
 
 @dataclass
 class AudioUpload:
-    """The audio bytes of a request with their declared type and the other form fields."""
+    """One audio file of a request: its bytes, declared type and client-side name (never used as a path)."""
 
     data: bytes
     content_type: str | None
-    fields: dict[str, str]
+    filename: str | None = None
 
 
 async def read_body(request: Request, limit: int | None = None) -> bytes:
@@ -140,10 +140,10 @@ async def read_audio_uploads(
                 "missing_file",
                 f"The form holds no file; send the audio as field '{field_name}'.",
             )
-        uploads = [AudioUpload(bytes(p.data), p.content_type, fields) for p in files]
+        uploads = [AudioUpload(bytes(p.data), p.content_type, p.filename) for p in files]
         return uploads, fields
     if mime.startswith("audio/") or mime == "application/octet-stream":
-        return [AudioUpload(body, content_type, {})], {}
+        return [AudioUpload(body, content_type)], {}
     raise TriageError(
         415,
         "unsupported_media_type",

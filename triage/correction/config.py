@@ -35,6 +35,9 @@ class CorrectorConfig(BaseModel):
     weight_kiwi: float = Field(1.0, description="weight of kiwipiepy's analysis score")
     weight_seq2seq: float = Field(1.0, description="weight of the seq2seq likelihood P(candidate | original)")
     weight_distance: float = Field(1.0, description="penalty per unit of phonetic distance of the edit")
+    generic_word_penalty: float = Field(
+        4.0, description="nats against a word only hunspell-ko knows (our corpus is in-domain)"
+    )
     trusted_known_max_distance: float = Field(
         0.12, description="a known word is replaced by a hotword/domain term only when this close"
     )

@@ -4,7 +4,8 @@ score(c) = w_kiwi * kiwipiepy_logprob(c) + w_seq2seq * log P(c | original), both
 log-probabilities. The gain of a candidate is its score minus the original's, per
 character of the original (so one threshold fits short and long segments), plus a bonus
 for words the caller vouched for (hotwords, domain lexicon) or the recogniser proposed
-(n-best), minus the phonetic cost of the edit. A candidate is kept only when its gain
+(n-best), minus the phonetic cost of the edit and a prior against words only the generic
+dictionary knows. A candidate is kept only when its gain
 reaches ``rerank_tau``: with no clear win, the transcript stays as it was.
 """
 
@@ -51,6 +52,8 @@ def gain_of(cand: Candidate, score: float, base_score: float, n_chars: int, cfg:
     """Per-character gain of a candidate over the current text, with bonus and edit penalty."""
     n = max(1, n_chars)
     gain = (score - base_score) / n - cfg.weight_distance * cand.edit_cost / n
+    if cand.source == "hunspell":
+        gain -= cfg.generic_word_penalty / n
     if cand.trusted:
         gain += cfg.trusted_bonus
     elif cand.source == "nbest":

@@ -10,6 +10,7 @@ log-probabilities, no-speech probabilities and per-word confidences.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Protocol
 
@@ -87,7 +88,12 @@ class CTranslate2Engine:
         if not (model_dir / "model.bin").is_file():
             raise FileNotFoundError(f"No CTranslate2 Whisper weights in {model_dir}.")
         compute_type = "float16" if device == "cuda" else "int8"
-        self.model = WhisperModel(str(model_dir), device=device, compute_type=compute_type)
+        # One intra-op thread per core the process may use: CTranslate2's default of 4
+        # oversubscribes a 2-core machine.
+        threads = len(os.sched_getaffinity(0))
+        self.model = WhisperModel(
+            str(model_dir), device=device, compute_type=compute_type, cpu_threads=threads
+        )
         self.pipeline = BatchedInferencePipeline(self.model)
         self.settings = settings
 

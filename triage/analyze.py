@@ -1,0 +1,135 @@
+"""The ``/analyze`` pipeline: speech-to-text and sound in parallel, then correction, text, fusion.
+
+Kept out of ``service.py`` so the service stays a thin HTTP layer: this module takes the
+runner handles and a decoded clip and returns the whole analysis with per-stage timings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from triage.correction.schemas import CorrectionItem, SegmentIn, SegmentOut
+from triage.correction.schemas import Word as CorrectionWord
+from triage.fusion.model import LogisticFusion, audio_only
+from triage.fusion.schemas import Decision
+from triage.sound.schemas import AudioPrediction
+from triage.speech.schemas import Transcript
+from triage.text.schemas import TextPrediction
+
+
+class Analysis(BaseModel):
+    """Everything ``/analyze`` found out about one clip."""
+
+    transcript: str = Field(description="What Whisper heard (or the transcript sent with the clip).")
+    transcript_source: str = Field(description="'whisper' or 'client'.")
+    corrected_transcript: str
+    corrections: list[SegmentOut] = Field(description="Per segment: original, picked candidate, corrected.")
+    speech: Transcript | None = Field(description="Whisper's full output; None when a transcript was sent.")
+    text: TextPrediction | None = Field(description="None when no speech was heard.")
+    audio: AudioPrediction
+    decision: Decision
+    timings_ms: dict[str, float]
+
+
+class BatchItem(BaseModel):
+    """One clip of ``/analyze/batch``: its analysis, or the error that refused it."""
+
+    filename: str | None
+    analysis: Analysis | None = None
+    error: dict[str, Any] | None = None
+
+
+class BatchAnalysis(BaseModel):
+    """``/analyze/batch`` results, in upload order."""
+
+    results: list[BatchItem]
+
+
+def correction_items(transcript: Transcript) -> list[CorrectionItem]:
+    """Whisper segments as corrector input, with word probabilities marking doubtful spans."""
+    return [
+        CorrectionItem(
+            segment=SegmentIn(
+                id=s.id,
+                start=s.start,
+                end=s.end,
+                text=s.text,
+                confidence=float(np.exp(s.avg_logprob)),
+                no_speech_prob=s.no_speech_prob,
+                words=[
+                    CorrectionWord(word=w.word, start=w.start, end=w.end, probability=w.probability)
+                    for w in s.words
+                ],
+            )
+        )
+        for s in transcript.segments
+        if s.text.strip()
+    ]
+
+
+class _Stopwatch:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    async def run(self, name: str, awaitable: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await awaitable
+        finally:
+            self.timings[name] = round((time.perf_counter() - started) * 1000, 1)
+
+
+async def analyze_clip(
+    clip: np.ndarray,
+    known_transcript: str | None,
+    *,
+    speech_to_text: Any,
+    audio_classifier: Any,
+    corrector: Any,
+    text_classifier: Any,
+    fusion: LogisticFusion,
+) -> Analysis:
+    """Run the whole graph on one decoded clip (runner handles are ``bentoml.depends`` proxies)."""
+    watch = _Stopwatch()
+    started = time.perf_counter()
+
+    async def nothing() -> None:
+        return None
+
+    speech_call = nothing() if known_transcript else speech_to_text.to_async.transcribe([clip])
+    speech, [audio] = await asyncio.gather(
+        watch.run("speech_to_text", speech_call),
+        watch.run("audio_classifier", audio_classifier.to_async.classify([clip])),
+    )
+    speech = speech[0] if speech else None
+    if speech is None:
+        original = corrected = (known_transcript or "").strip()
+        corrections: list[SegmentOut] = []
+    else:
+        original = speech.text
+        items = correction_items(speech)
+        corrections = await watch.run("correction", corrector.to_async.correct(items)) if items else []
+        corrected = " ".join(c.corrected.strip() for c in corrections if c.corrected.strip())
+    text = None
+    if corrected:
+        [text] = await watch.run("text_classifier", text_classifier.to_async.classify([corrected]))
+    fusion_started = time.perf_counter()
+    decision = fusion.decide(text, audio) if text else audio_only(audio)
+    watch.timings["fusion"] = round((time.perf_counter() - fusion_started) * 1000, 2)
+    watch.timings["total"] = round((time.perf_counter() - started) * 1000, 1)
+    return Analysis(
+        transcript=original,
+        transcript_source="client" if known_transcript else "whisper",
+        corrected_transcript=corrected,
+        corrections=corrections,
+        speech=speech,
+        text=text,
+        audio=audio,
+        decision=decision,
+        timings_ms=watch.timings,
+    )

@@ -1,0 +1,1 @@
+"""Fusion of the text and audio classifiers into one emergency decision."""

@@ -5,12 +5,15 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 3000
 PROFILE ?= default
+# espeak-ng: synthetic Korean speech for audio training; hunspell-ko: corrector lexicon;
+# chromium: the upload page's browser test.
+DEBIAN_PACKAGES := espeak-ng hunspell-ko sox chromium
 
 .PHONY: setup models serve test lint bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
-	@command -v espeak-ng >/dev/null && ls /usr/share/hunspell/ko.dic >/dev/null 2>&1 || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng hunspell-ko sox)
+	@command -v espeak-ng >/dev/null && command -v chromium >/dev/null && test -f /usr/share/hunspell/ko.dic || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES))
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt

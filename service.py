@@ -16,7 +16,7 @@ import bentoml
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from runners.audio_classifier import AudioClassifier
@@ -76,6 +76,9 @@ async def _read_clip(request: Request) -> np.ndarray:
     return (await _read_clip_and_fields(request))[0]
 
 
+UPLOAD_PAGE = (Path(__file__).parent / "triage" / "web" / "index.html").read_text(encoding="utf-8")
+
+
 @bentoml.service(name="triage", traffic={"timeout": 300})
 @bentoml.asgi_app(app)
 class Triage:
@@ -103,6 +106,11 @@ class Triage:
             text_classifier=self.text_classifier,
             fusion=self.fusion,
         )
+
+    @app.get("/ui", response_class=HTMLResponse, tags=["triage"])
+    async def upload_page(self) -> HTMLResponse:
+        """A page to upload or record a clip and read the analysis."""
+        return HTMLResponse(UPLOAD_PAGE)
 
     @app.post("/analyze", response_model=Analysis, tags=["triage"])
     async def analyze(self, request: Request) -> Analysis:

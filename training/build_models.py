@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 
+from triage.model_store import has_model
+
 # (model name in the store, training module, whether it takes --profile/--seed)
 STEPS: list[tuple[str, str, bool]] = [
     ("whisper-base", "training.import_whisper", False),
@@ -27,6 +29,9 @@ def build_models(profile: str, force: bool = False, only: list[str] | None = Non
     """Run each step's module in its own process so a failed step names itself clearly."""
     for name, module, trains in STEPS:
         if only and name not in only:
+            continue
+        if has_model(name) and not force:  # checked here: a step's process costs seconds to start
+            print(f"==> {name}: already in the model store", flush=True)
             continue
         command = [sys.executable, "-m", module]
         if trains:

@@ -82,7 +82,7 @@ PROFILES = {
     "test": Profile(per_class=150, copies=2, vocab_size=2000, hidden=128, layers=2, heads=2,
                     intermediate=256, mlm_epochs=1, epochs=4),
     "default": Profile(per_class=None, copies=3, vocab_size=3000, hidden=256, layers=4, heads=4,
-                       intermediate=512, mlm_epochs=3, epochs=6),
+                       intermediate=512, mlm_epochs=2, epochs=4),
 }
 
 
@@ -334,6 +334,8 @@ def train(
         metrics["val_ece_uncalibrated"] = round(
             expected_calibration_error(torch.softmax(val_logits, -1).numpy(), val_targets.numpy()), 4)
         metrics["train_seconds"] = round(time.perf_counter() - started, 1)
+        summary = {k: v for k, v in metrics.items() if k != "heldout_confusion"}
+        print(json.dumps(summary, ensure_ascii=False), flush=True)
         metadata = {
             "labels": labels,
             "normal_label": NORMAL_LABEL,
@@ -343,7 +345,7 @@ def train(
             "profile": profile_name,
             "seed": seed,
             "pretrained": pretrained or "",
-            "config": asdict(profile),
+            "config": {k: ("all" if v is None else v) for k, v in asdict(profile).items()},
             "train_sentences": len(train_base),
             "train_examples": len(train_data),
             "metrics": metrics,
@@ -357,8 +359,7 @@ def train(
                     shutil.copytree(item, target)
                 else:
                     shutil.copy2(item, target)
-    summary = {k: v for k, v in metrics.items() if k != "heldout_confusion"}
-    print(json.dumps({"model": str(stored.tag), **summary}, ensure_ascii=False))
+    print(f"saved {stored.tag}")
     print("held-out confusion (rows true, cols predicted):", metrics.get("heldout_confusion"))
     return metadata
 

@@ -98,15 +98,15 @@ async def analyze_clip(
     watch = _Stopwatch()
     started = time.perf_counter()
 
-    async def nothing() -> None:
-        return None
+    async def transcribe() -> Transcript | None:
+        if known_transcript:
+            return None
+        [transcript] = await watch.run("speech_to_text", speech_to_text.to_async.transcribe([clip]))
+        return transcript
 
-    speech_call = nothing() if known_transcript else speech_to_text.to_async.transcribe([clip])
     speech, [audio] = await asyncio.gather(
-        watch.run("speech_to_text", speech_call),
-        watch.run("audio_classifier", audio_classifier.to_async.classify([clip])),
+        transcribe(), watch.run("audio_classifier", audio_classifier.to_async.classify([clip]))
     )
-    speech = speech[0] if speech else None
     if speech is None:
         original = corrected = (known_transcript or "").strip()
         corrections: list[SegmentOut] = []

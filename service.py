@@ -15,8 +15,7 @@ from pathlib import Path
 import bentoml
 import numpy as np
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from runners.audio_classifier import AudioClassifier
@@ -30,6 +29,8 @@ from triage.correction.schemas import CorrectRequest, CorrectResponse, to_items
 from triage.errors import TriageError
 from triage.fusion.model import MODEL_NAME as FUSION_MODEL
 from triage.fusion.model import LogisticFusion
+from triage.http_errors import install_error_handlers
+from triage.overload import ConcurrencyLimit
 from triage.sound.schemas import AudioPrediction
 from triage.speech.schemas import Transcript
 from triage.text.model import validate_texts
@@ -40,23 +41,7 @@ app = FastAPI(
     title="Korean emergency-speech triage",
     description="Transcribe, correct and classify Korean emergency calls.",
 )
-
-
-@app.exception_handler(TriageError)
-async def _triage_error(_: Request, exc: TriageError) -> JSONResponse:
-    return JSONResponse(exc.to_dict(), status_code=exc.status)
-
-
-@app.exception_handler(RequestValidationError)
-async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-    """Wrong JSON gets the same error shape as every other refusal, naming the bad fields."""
-    problems = [
-        {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]}
-        for e in exc.errors()
-    ]
-    fields = ", ".join(p["field"] or "body" for p in problems)
-    error = TriageError(422, "invalid_request", f"Invalid request body: {fields}.", problems=problems)
-    return JSONResponse(error.to_dict(), status_code=422)
+install_error_handlers(app)
 
 
 async def _decode(upload: AudioUpload) -> np.ndarray:
@@ -179,3 +164,6 @@ class Triage:
         return CorrectResponse(
             request_id=body.request_id, model_version=body.model_version, segments=segments
         )
+
+
+Triage.add_asgi_middleware(ConcurrencyLimit, limit=get_settings().max_concurrency)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -75,6 +76,8 @@ class Server:
 
         build_models(*(name for name, _, _ in STEPS))
         self.port = free_port()
+        # A private temp directory, so tests can prove requests leave nothing in it.
+        self.tmpdir = Path(tempfile.mkdtemp(prefix="triage-serve-tmp-"))
         self.url = f"http://127.0.0.1:{self.port}"
         fd, name = tempfile.mkstemp(prefix="triage-serve-", suffix=".log")
         self.log_path = Path(name)
@@ -82,7 +85,7 @@ class Server:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bentoml", "serve", "service:Triage", "--port", str(self.port)],
                 cwd=REPO,
-                env={**os.environ, **(env or {})},
+                env={**os.environ, "TMPDIR": str(self.tmpdir), **(env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -113,6 +116,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
         self.log_path.unlink(missing_ok=True)
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

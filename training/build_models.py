@@ -22,6 +22,7 @@ STEPS: list[tuple[str, str, bool]] = [
     ("audio-classifier", "training.train_audio_classifier", True),
     ("text-classifier", "training.train_text_classifier", True),
     ("error-corrector", "training.train_corrector", True),
+    ("fusion", "training.train_fusion", True),
 ]
 
 

@@ -81,10 +81,10 @@ PROFILES = {
         layers=2,
         heads=4,
         ffn=512,
-        epochs=5,
+        epochs=4,
         batch_size=48,
         lr=1.5e-3,
-        max_train_seconds=900,
+        max_train_seconds=720,
     ),
 }
 
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
         metadata={
             "config": cfg.model_dump(),
             "profile": args.profile,
-            "profile_settings": asdict(profile),
+            "profile_settings": {k: (v if v is not None else 0) for k, v in asdict(profile).items()},
             "seed": args.seed,
             "pretrained": str(args.pretrained) if args.pretrained else "",
             "parameters": n_params,

@@ -46,6 +46,8 @@ class Settings:
     """Texts longer than this many characters are refused (413); shorter ones are cut by tokens."""
     max_batch_files: int = field(default_factory=lambda: int(_env("MAX_BATCH_FILES", "16")))
     """Most clips one ``/analyze/batch`` request may carry."""
+    max_concurrency: int = field(default_factory=lambda: int(_env("MAX_CONCURRENCY", "64")))
+    """Requests in flight beyond which the API answers 503 ``overloaded`` at once (0: no limit)."""
     batching: bool = field(default_factory=lambda: _env_bool("BATCHING", True))
     """Adaptive batching switch for benchmarks: off means every runner sees batches of one."""
 

@@ -53,6 +53,8 @@ def phonetic_candidates(
     for span in spans:
         if text[span.start : span.end] != span.text:
             continue  # the text changed since the span was found
+        if span.text in lexicon:
+            continue  # a real word, merely unsure: only the caller's hotwords may replace it
         for nb in lexicon.neighbours(
             span.text, cfg.top_k, cfg.max_phonetic_distance, cfg.prefilter_cutoff, extra
         ):

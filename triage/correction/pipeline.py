@@ -153,11 +153,13 @@ class CorrectionPipeline:
         cfg = self.cfg
         assert self.seq2seq is not None
         inputs = [s.current for s in states]
+        # text the tokenizer cannot spell would come back without those characters: leave it as is
+        rewritable = [not self.seq2seq.has_unknown(x) for x in inputs]
         outputs = self.seq2seq.generate(inputs, num_beams=cfg.num_beams, batch_size=cfg.batch_size)
         idx = [
             i
             for i, (x, y) in enumerate(zip(inputs, outputs, strict=True))
-            if y and y != x and not self.seq2seq.has_unknown(y) and cer(x, y) <= cfg.rewrite_max_cer
+            if rewritable[i] and y and y != x and cer(x, y) <= cfg.rewrite_max_cer
         ]
         if not idx:
             return

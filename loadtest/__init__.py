@@ -1,0 +1,1 @@
+"""Locust load tests and the shared harness (payloads, a served graph) the benchmarks reuse."""

@@ -1,0 +1,130 @@
+"""Real request bodies for every endpoint, built once from data read in place.
+
+Locust users and ``benchmarks/bench_graph.py`` send exactly the same bytes, so their
+figures are comparable. Clips come from ``../shared/audio`` (never copied into the repo),
+texts from the held-out split ``training/data/text/test.tsv``. Multipart bodies are
+encoded here once, not per request, so the load generator spends its (shared) CPU on
+sending rather than on encoding.
+
+Environment knobs (read once):
+
+- ``LOADTEST_CLIP``: speech clip sent to ``/analyze`` and ``/transcribe``
+  (default ``emotiontts_neb00201.wav``, 4.66 s, the real clip closest to 5 s);
+  ``all`` rotates through every clip of ``shared/audio/speech``.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_AUDIO = REPO.parent / "shared" / "audio"
+SPEECH_DIR = SHARED_AUDIO / "speech"
+SOUNDS_DIR = SHARED_AUDIO / "sounds"
+TEXT_TSV = REPO / "training" / "data" / "text" / "test.tsv"
+DEFAULT_CLIP = "emotiontts_neb00201.wav"
+
+CONTENT_TYPES = {".wav": "audio/wav", ".ogg": "audio/ogg", ".flac": "audio/flac", ".mp3": "audio/mpeg"}
+
+
+@dataclass(frozen=True)
+class Body:
+    """One ready-to-send request body with its content type and a label for reports."""
+
+    data: bytes
+    content_type: str
+    label: str
+
+
+def _manifest(directory: Path) -> list[dict[str, str]]:
+    with (directory / "manifest.tsv").open(encoding="utf-8") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def multipart(filename: str, data: bytes, content_type: str, fields: dict[str, str] | None = None) -> Body:
+    """A ``multipart/form-data`` body with one file part named ``file`` (what the API reads)."""
+    boundary = f"loadtest-{uuid.uuid4().hex}"
+    parts = []
+    for name, value in (fields or {}).items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        )
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return Body(b"".join(parts), f"multipart/form-data; boundary={boundary}", filename)
+
+
+def _clip_body(path: Path) -> Body:
+    return multipart(path.name, path.read_bytes(), CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
+
+
+@lru_cache(maxsize=1)
+def speech_bodies() -> list[Body]:
+    """The clip(s) for ``/analyze`` and ``/transcribe``, chosen by ``LOADTEST_CLIP``."""
+    choice = os.environ.get("LOADTEST_CLIP", DEFAULT_CLIP)
+    names = [row["file"] for row in _manifest(SPEECH_DIR)] if choice == "all" else [choice]
+    return [_clip_body(SPEECH_DIR / name) for name in names]
+
+
+@lru_cache(maxsize=1)
+def sound_bodies() -> list[Body]:
+    """Every real clip (sounds and speech) for ``/classify/audio``: 0.5 s to 12.6 s, WAV and OGG."""
+    rows = [SOUNDS_DIR / r["file"] for r in _manifest(SOUNDS_DIR)]
+    rows += [SPEECH_DIR / r["file"] for r in _manifest(SPEECH_DIR)]
+    return [_clip_body(p) for p in rows]
+
+
+@lru_cache(maxsize=1)
+def texts() -> list[str]:
+    """Held-out Korean sentences (every label), one per ``/classify/text`` request."""
+    with TEXT_TSV.open(encoding="utf-8") as f:
+        return [row["text"] for row in csv.DictReader(f, delimiter="\t") if row["text"].strip()]
+
+
+def text_bodies() -> list[Body]:
+    return [
+        Body(json.dumps({"sentences": [t]}, ensure_ascii=False).encode(), "application/json", t[:20])
+        for t in texts()
+    ]
+
+
+def correct_bodies() -> list[Body]:
+    """``/ec/correct`` requests: one ASR segment each (a held-out sentence), as the original JSON."""
+    bodies = []
+    for i, t in enumerate(texts()):
+        payload = {
+            "request_id": f"load-{i}",
+            "model_version": "whisper-base",
+            "segments": [{"id": 0, "start": 0.0, "end": 3.0, "text": t, "confidence": 0.6}],
+        }
+        bodies.append(Body(json.dumps(payload, ensure_ascii=False).encode(), "application/json", t[:20]))
+    return bodies
+
+
+ENDPOINTS = {
+    "analyze": ("/analyze", speech_bodies),
+    "transcribe": ("/transcribe", speech_bodies),
+    "classify_text": ("/classify/text", text_bodies),
+    "classify_audio": ("/classify/audio", sound_bodies),
+    "ec_correct": ("/ec/correct", correct_bodies),
+}
+"""Short name -> (path, body factory); the names are what the benchmark's ``--endpoints`` takes."""
+
+
+def cycle(endpoint: str, offset: int = 0) -> Iterator[Body]:
+    """Endless bodies for ``endpoint``, starting at ``offset`` so concurrent users do not send in lockstep."""
+    bodies = ENDPOINTS[endpoint][1]()
+    return itertools.islice(itertools.cycle(bodies), offset % len(bodies), None)

@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# Build the Bento into a real container image, run it, and prove it answers POST /analyze.
+#
+# Made for machines like the development ones: no Docker engine running and no container
+# registry reachable, but PyPI and Debian's package mirror reachable, and root. It
+#   1. installs Debian's docker.io and debootstrap when missing,
+#   2. starts its own dockerd (overlay2 storage, or vfs where overlayfs is unavailable; no iptables, no bridge, its own socket, data and exec
+#      roots under a temporary directory), because the machine runs none,
+#   3. builds the models into a BentoML store (default: a temporary store with the small
+#      test-profile models; --store DIR uses an existing store, e.g. ~/bentoml after `make models`),
+#      then `bentoml build`,
+#   4. uses python:3.11-slim when a registry answers, and otherwise makes the Debian bookworm base
+#      image itself with debootstrap (Python 3.11 is bookworm's python3), cached by name in the
+#      docker data root when TRIAGE_DOCKER_ROOT keeps that root between runs,
+#   5. builds the image with `docker build` on the Bento's own generated Dockerfile (the classic
+#      builder: `bentoml containerize` needs BuildKit/buildx, which Debian's docker.io lacks, and
+#      BuildKit's `# syntax` frontend would be pulled from a registry), with torch taken from the
+#      local CPU wheel (PyPI's torch==2.13.0 for Linux is a multi-GB CUDA build),
+#   6. runs the image with host networking on a free loopback port, waits for /readyz, posts a real
+#      clip to /analyze, checks the answer has a `decision` with a boolean `is_emergency`,
+#   7. prints image size, build time, time from `docker run` to ready and the /analyze answer,
+#      then stops what it started, by id (container, dockerd), and removes its temporary files.
+#
+# Usage (as root, from anywhere):
+#   scripts/container_smoke.sh                     # temporary test-profile model store
+#   scripts/container_smoke.sh --store ~/bentoml   # the store `make models` filled (default profile)
+#
+# Environment:
+#   TRIAGE_SMOKE_STORE    same as --store
+#   TRIAGE_DOCKER_STORAGE dockerd storage driver: auto (default: overlay2 when an overlay mount
+#                         works here, else vfs), overlay2 or vfs
+#   TRIAGE_DOCKER_ROOT    a persistent dockerd data root: keeps the base image (and, with
+#                         TRIAGE_KEEP_IMAGE=1, the built image) between runs; default: temporary
+#   TRIAGE_KEEP_IMAGE     1 = keep the built image in TRIAGE_DOCKER_ROOT (default 0)
+#   TRIAGE_BASE_IMAGE     base image name (default: triage-bookworm-py311:1, made by debootstrap)
+#   TRIAGE_IMAGE          tag of the built image (default: korean-emergency-triage:smoke)
+#   TRIAGE_TORCH_WHEEL    the CPU torch wheel installed instead of PyPI's CUDA build
+#   TRIAGE_DEBIAN_MIRROR  debootstrap mirror (default: http://deb.debian.org/debian)
+#   TRIAGE_SMOKE_CLIP     the clip posted to /analyze
+#   TRIAGE_READY_TIMEOUT  seconds to wait for /readyz (default 600)
+set -euo pipefail
+# The whole script is one block, read before it runs: editing the file mid-run cannot derail it.
+{
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+
+STORE=${TRIAGE_SMOKE_STORE:-}
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --store) STORE=$(cd "$2" && pwd); shift 2 ;;
+        --store=*) STORE=$(cd "${1#--store=}" && pwd); shift ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+PY=$REPO/.venv/bin/python
+BENTOML=$REPO/.venv/bin/bentoml
+BENTO_NAME=korean-emergency-triage
+DEFAULT_BASE=triage-bookworm-py311:1
+BASE_IMAGE=${TRIAGE_BASE_IMAGE:-$DEFAULT_BASE}
+IMAGE=${TRIAGE_IMAGE:-korean-emergency-triage:smoke}
+TORCH_WHEEL=${TRIAGE_TORCH_WHEEL:-/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl}
+MIRROR=${TRIAGE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+CLIP=${TRIAGE_SMOKE_CLIP:-$REPO/../shared/audio/speech/emotiontts_lmy02120.wav}
+READY_TIMEOUT=${TRIAGE_READY_TIMEOUT:-600}
+KEEP_IMAGE=${TRIAGE_KEEP_IMAGE:-0}
+
+T0=$SECONDS
+step() { printf '\n==> [%4ss] %s\n' "$((SECONDS - T0))" "$*"; }
+die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root: dockerd, debootstrap and apt-get need it"
+[ -x "$PY" ] || die "no $PY: run 'make setup' first"
+[ -f "$TORCH_WHEEL" ] || die "no CPU torch wheel at $TORCH_WHEEL (set TRIAGE_TORCH_WHEEL)"
+[ -f "$CLIP" ] || die "no clip at $CLIP (set TRIAGE_SMOKE_CLIP)"
+
+WORK=$(mktemp -d /tmp/triage-smoke.XXXXXX)
+DOCKER_ROOT=${TRIAGE_DOCKER_ROOT:-$WORK/docker-data}
+SOCK=$WORK/docker.sock
+export DOCKER_HOST=unix://$SOCK
+export DOCKER_BUILDKIT=0  # the classic builder: no buildx plugin, no frontend image to pull
+DOCKERD_PID=""
+CONTAINER=""
+IMAGE_BUILT=0
+
+# Unmount whatever is still mounted in $WORK or the docker data root (debootstrap's /proc and
+# /sys when it fails, dockerd's overlay mounts when it had to be killed), deepest first, so that
+# rm -rf never walks into /proc or /sys.
+unmount_leftovers() {
+    local mnt
+    awk -v w="$WORK" -v d="$DOCKER_ROOT" \
+        '$2 == w || $2 == d || index($2, w "/") == 1 || index($2, d "/") == 1 {print $2}' /proc/mounts \
+        | sort -r | while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done
+}
+
+cleanup() {
+    local rc=$?
+    set +e
+    trap - EXIT INT TERM
+    if [ -n "$CONTAINER" ]; then
+        if [ "$rc" -ne 0 ]; then
+            echo "--- last lines of the container's log ---"
+            docker logs --tail 60 "$CONTAINER" 2>&1
+        fi
+        step "stopping container ${CONTAINER:0:12}"
+        docker stop -t 10 "$CONTAINER" >/dev/null 2>&1
+        docker rm -f "$CONTAINER" >/dev/null 2>&1
+    fi
+    if [ -n "$DOCKERD_PID" ] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
+        if [ -n "${TRIAGE_DOCKER_ROOT:-}" ] && [ "$IMAGE_BUILT" = 1 ] && [ "$KEEP_IMAGE" != 1 ]; then
+            docker rmi "$IMAGE" >/dev/null 2>&1
+        fi
+        step "stopping dockerd (pid $DOCKERD_PID)"
+        kill -TERM "$DOCKERD_PID"
+        for _ in $(seq 60); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 1; done
+        kill -0 "$DOCKERD_PID" 2>/dev/null && kill -KILL "$DOCKERD_PID"
+    fi
+    unmount_leftovers
+    step "removing $WORK${TRIAGE_DOCKER_ROOT:+ (keeping docker data root $TRIAGE_DOCKER_ROOT)}"
+    rm -rf "$WORK"
+    [ "$rc" -eq 0 ] || echo "container smoke test FAILED (exit $rc)" >&2
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- 1. tools -------------------------------------------------------------------------------
+missing=()
+command -v dockerd >/dev/null || missing+=(docker.io)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+if [ ${#missing[@]} -gt 0 ]; then
+    step "installing ${missing[*]} (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# --- 2. our own dockerd ---------------------------------------------------------------------
+# overlay2 when this kernel mounts overlayfs here: vfs copies the whole file system for every
+# Dockerfile step (35 steps, up to ~3 GB each), which makes the build many times slower.
+STORAGE=${TRIAGE_DOCKER_STORAGE:-auto}
+if [ "$STORAGE" = auto ]; then
+    STORAGE=vfs
+    mkdir -p "$WORK/ovl"/{lower,upper,work,merged}
+    if mount -t overlay overlay -o "lowerdir=$WORK/ovl/lower,upperdir=$WORK/ovl/upper,workdir=$WORK/ovl/work" \
+        "$WORK/ovl/merged" 2>/dev/null; then
+        umount "$WORK/ovl/merged"
+        STORAGE=overlay2
+    fi
+    rm -rf "$WORK/ovl"
+fi
+step "starting dockerd ($STORAGE, socket $SOCK, data root $DOCKER_ROOT)"
+mkdir -p "$DOCKER_ROOT" "$WORK/exec"
+dockerd --storage-driver="$STORAGE" --iptables=false --bridge=none \
+    --data-root "$DOCKER_ROOT" --exec-root "$WORK/exec" --pidfile "$WORK/dockerd.pid" \
+    -H "unix://$SOCK" >"$WORK/dockerd.log" 2>&1 &
+DOCKERD_PID=$!
+for _ in $(seq 60); do
+    docker version >/dev/null 2>&1 && break
+    kill -0 "$DOCKERD_PID" 2>/dev/null || { tail -20 "$WORK/dockerd.log"; die "dockerd exited"; }
+    sleep 1
+done
+docker version >/dev/null 2>&1 || { tail -20 "$WORK/dockerd.log"; die "dockerd did not answer in 60 s"; }
+echo "dockerd $(docker version -f '{{.Server.Version}}') is up (pid $DOCKERD_PID)"
+
+# --- 3. models and the Bento ----------------------------------------------------------------
+if [ -z "$STORE" ]; then
+    STORE=$WORK/bentoml-home
+    step "building the test-profile models into a temporary store ($STORE)"
+    t=$SECONDS
+    BENTOML_HOME=$STORE "$PY" -m training.build_models --profile test
+    # build_models does not list the fusion model yet; the service needs it (BentoModel).
+    if ! BENTOML_HOME=$STORE "$BENTOML" models get fusion:latest >/dev/null 2>&1; then
+        BENTOML_HOME=$STORE "$PY" -m training.train_fusion --profile test
+    fi
+    echo "models built in $((SECONDS - t)) s"
+else
+    step "using the model store $STORE"
+fi
+export BENTOML_HOME=$STORE
+"$BENTOML" models list
+
+step "bentoml build"
+t=$SECONDS
+BENTO_TAG=$("$BENTOML" build --output tag | grep -o "__tag__:.*" | cut -d: -f2-)
+[ -n "$BENTO_TAG" ] || die "bentoml build printed no tag"
+BENTO_PATH=$("$BENTOML" get "$BENTO_TAG" -o path)
+echo "built $BENTO_TAG in $((SECONDS - t)) s at $BENTO_PATH ($(du -sh "$BENTO_PATH" | cut -f1))"
+
+# The build context `bentoml containerize` would hand to its builder: the Bento, the models it
+# references copied in from the store under models/, and the Dockerfile generated without BuildKit.
+CTX=$WORK/context
+DOCKERFILE=$CTX/$("$PY" - "$BENTO_TAG" "$CTX" <<'EOF'
+import os, shutil, sys
+import bentoml
+from bentoml._internal.container import construct_containerfile
+with construct_containerfile(bentoml.bentos.get(sys.argv[1]), enable_buildkit=False) as (ctx, dockerfile):
+    shutil.copytree(ctx, sys.argv[2], symlinks=True)
+    print(os.path.relpath(dockerfile, ctx))
+EOF
+)
+echo "models in the image: $(ls "$CTX/models" | tr '\n' ' ')"
+[ "$(ls "$CTX/models" | wc -l)" -eq 5 ] || die "expected five models in the build context"
+
+# --- 4. base image --------------------------------------------------------------------------
+GENERATED_BASE=$(awk 'toupper($1) == "FROM" {print $2; exit}' "$DOCKERFILE")
+if [ -z "${TRIAGE_BASE_IMAGE:-}" ] && timeout 10 curl -s -o /dev/null https://registry-1.docker.io/v2/; then
+    BASE_IMAGE=$GENERATED_BASE
+    step "a registry answers: using the generated Dockerfile's base image $BASE_IMAGE"
+    docker pull "$BASE_IMAGE"
+elif docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+    step "base image $BASE_IMAGE is cached in $DOCKER_ROOT"
+elif [ "$BASE_IMAGE" = "$DEFAULT_BASE" ]; then
+    step "no registry: making $BASE_IMAGE with debootstrap bookworm (a few minutes)"
+    t=$SECONDS
+    ROOTFS=$WORK/rootfs
+    # What the generated Dockerfile's apt-get steps install anyway (ca-certificates gnupg2 bash
+    # build-essential git + system_packages), so that they find it all in the cached base image.
+    debootstrap --variant=minbase \
+        --include=python3,python3-pip,ca-certificates,gnupg2,build-essential,git,libsndfile1 \
+        bookworm "$ROOTFS" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
+        || { tail -30 "$WORK/debootstrap.log"; die "debootstrap failed"; }
+    # The generated Dockerfile installs uv with the system pip; Debian marks its Python as
+    # externally managed (PEP 668), which would refuse that.
+    rm -f "$ROOTFS"/usr/lib/python3*/EXTERNALLY-MANAGED
+    # The build reaches PyPI the way this machine does; where that is through a TLS-inspecting
+    # proxy, the image must trust the same locally added CAs (pip reads the system bundle, uv
+    # reads it through SSL_CERT_FILE).
+    if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+        cp /usr/local/share/ca-certificates/*.crt "$ROOTFS/usr/local/share/ca-certificates/"
+        chroot "$ROOTFS" update-ca-certificates >/dev/null
+    fi
+    chroot "$ROOTFS" apt-get clean
+    rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/*.bin
+    tar -C "$ROOTFS" -c . | docker import \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'ENV LANG=C.UTF-8' \
+        --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
+        --change 'CMD ["bash"]' - "$BASE_IMAGE" >/dev/null
+    rm -rf "$ROOTFS"
+    echo "made $BASE_IMAGE in $((SECONDS - t)) s ($(docker run --rm --network=none "$BASE_IMAGE" python3 --version))"
+else
+    die "base image $BASE_IMAGE is not in $DOCKER_ROOT"
+fi
+
+# --- 5. the image ---------------------------------------------------------------------------
+step "preparing the build context (the Bento, FROM $BASE_IMAGE, CPU torch wheel)"
+# Only the base image differs from what `bentoml containerize` would build.
+sed -i "0,/^FROM $(printf '%s' "$GENERATED_BASE" | sed 's/[.[\*^$/]/\\&/g') /s//FROM $BASE_IMAGE /" \
+    "$DOCKERFILE"
+grep -n '^FROM' "$DOCKERFILE"
+grep -q -- '--mount=' "$DOCKERFILE" && die "the generated Dockerfile needs BuildKit (--mount)"
+# torch==2.13.0 resolves to PyPI's CUDA build; point the requirement at the CPU wheel instead,
+# copied in with env/python before the Dockerfile's `uv pip install -r requirements.txt`.
+IMAGE_BENTO_PATH=$(sed -n 's/^ARG BENTO_PATH=//p' "$DOCKERFILE")
+WHEEL_NAME=$(basename "$TORCH_WHEEL")
+mkdir -p "$CTX/env/python/wheels"
+cp "$TORCH_WHEEL" "$CTX/env/python/wheels/"
+sed -i "s|^torch==.*|torch @ file://$IMAGE_BENTO_PATH/env/python/wheels/$WHEEL_NAME|" \
+    "$CTX/env/python/requirements.txt"
+grep -n '^torch @' "$CTX/env/python/requirements.txt" || die "no torch line in requirements.txt"
+
+step "docker build -t $IMAGE (classic builder, --network=host)"
+t=$SECONDS
+set +e  # the build's full log goes to build.log; its steps are shown as they start
+docker build --network=host --rm --force-rm -t "$IMAGE" -f "$DOCKERFILE" "$CTX" 2>&1 \
+    | tee "$WORK/build.log" | grep --line-buffered -E '^Step |^Successfully'
+build_rc=${PIPESTATUS[0]}
+set -e
+[ "$build_rc" -eq 0 ] || { tail -40 "$WORK/build.log"; die "docker build failed"; }
+BUILD_S=$((SECONDS - t))
+IMAGE_BUILT=1
+IMAGE_BYTES=$(docker image inspect -f '{{.Size}}' "$IMAGE")
+echo "built $IMAGE in ${BUILD_S} s, $((IMAGE_BYTES / 1000000)) MB"
+docker run --rm --network=none --entrypoint bash "$IMAGE" -c \
+    'ls $BENTO_PATH/models; python -c "import torch; print(\"torch\", torch.__version__)"'
+
+# --- 6. run, wait, ask ----------------------------------------------------------------------
+PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+step "docker run --network=host (bentoml serve on 127.0.0.1:$PORT)"
+t=$SECONDS
+start_ns=$(date +%s%N)
+CONTAINER=$(docker run -d --network=host --name "triage-smoke-$$" "$IMAGE" \
+    serve --host 127.0.0.1 --port "$PORT")
+until curl -sf -o /dev/null "http://127.0.0.1:$PORT/readyz"; do
+    [ "$(docker inspect -f '{{.State.Running}}' "$CONTAINER")" = true ] || die "the container exited"
+    [ $((SECONDS - t)) -lt "$READY_TIMEOUT" ] || die "not ready after $READY_TIMEOUT s"
+    sleep 0.5
+done
+READY_S=$("$PY" -c "print(f'{($(date +%s%N) - $start_ns) / 1e9:.1f}')")
+echo "ready ${READY_S} s after docker run"
+
+step "POST /analyze with $(basename "$CLIP")"
+ANSWER=$(curl -sS -F "file=@$CLIP" "http://127.0.0.1:$PORT/analyze")
+printf '%s' "$ANSWER" | "$PY" -c '
+import json, sys
+answer = json.load(sys.stdin)
+decision = answer.get("decision")
+assert isinstance(decision, dict), f"no decision in {answer}"
+assert isinstance(decision.get("is_emergency"), bool), f"is_emergency is not a boolean: {decision}"
+print(json.dumps(answer, ensure_ascii=False, indent=1))
+' || die "unexpected /analyze answer: $ANSWER"
+
+step "figures"
+printf '  image:            %s (%s MB, %s)\n' "$IMAGE" "$((IMAGE_BYTES / 1000000))" "$BENTO_TAG"
+printf '  base image:       %s\n' "$BASE_IMAGE"
+printf '  docker build:     %s s\n' "$BUILD_S"
+printf '  run -> /readyz:   %s s\n' "$READY_S"
+printf '  is_emergency:     %s\n' "$(printf '%s' "$ANSWER" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["decision"]["is_emergency"])')"
+printf '  whole script:     %s s\n' "$((SECONDS - T0))"
+echo "container smoke test passed"
+exit 0
+}

@@ -52,9 +52,7 @@ def quality(pipeline: CorrectionPipeline, pairs: list[tuple[str, str]], clean: l
     changed = [f != n for f, n in zip(fixed, noisy, strict=True)]
     better = sum(a < b for a, b in zip(after, before, strict=True))
     worse = sum(a > b for a, b in zip(after, before, strict=True))
-    print(
-        f"  changed {mean(changed):.1%} of sentences; better {better}, worse {worse}"
-    )
+    print(f"  changed {mean(changed):.1%} of sentences; better {better}, worse {worse}")
     print(f"  exactly restored: {sum(f == r for f, r in zip(fixed, refs, strict=True))}/{len(refs)}")
     clean_cer = [raw_cer(c, k) for c, k in zip(clean, kept, strict=True)]
     n_changed = sum(c != k for c, k in zip(clean, kept, strict=True))

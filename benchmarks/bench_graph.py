@@ -9,8 +9,8 @@ after the other (``TRIAGE_BATCHING=1``, then ``0``, then ``TRIAGE_WHISPER_ENGINE
 configuration, not code edits), and for each endpoint drives N closed-loop clients
 (asyncio + httpx, no think time, loopback only) sending the real clips and texts of
 :mod:`loadtest.payloads` for a fixed duration after a short warm-up. Per endpoint it prints
-throughput (requests completed in the window / window), p50, p95, p99 latency and the error
-count (any status other than 200, or no answer), side by side for batching on and off with
+throughput (successful requests completed in the window / window), p50, p95, p99 latency of
+those and the error count (any status other than 200, or no answer), side by side for batching on and off with
 the on/off ratios; the mean batch size each runner actually formed (from ``/metrics``); the
 Whisper engines on ``/transcribe``; and the peak memory of every server's process tree
 (RSS summed over processes, as asked, and PSS, which does not count shared pages twice).
@@ -147,7 +147,7 @@ def measure(server: ServeProcess, config: str, endpoint: str, users: int, args: 
         drive(server.url, endpoint, users, args.duration, args.warmup, args.timeout)
     )
     after = batch_counters(server.url)
-    result = Result(config, endpoint, users, args.duration, completed, errors, completed / args.duration)
+    result = Result(config, endpoint, users, args.duration, completed, errors, len(latencies) / args.duration)
     result.load_avg = load
     result.error_samples = samples
     if latencies:

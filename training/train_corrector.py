@@ -180,6 +180,37 @@ def evaluate(pipeline: CorrectionPipeline, pairs: list[tuple[str, str]], clean: 
     }
 
 
+def retune(profile_name: str) -> None:
+    """New version of the latest model with today's thresholds: weights copied, figures re-measured.
+
+    Thresholds are tuned after training (they gate the trained scorer); this stores them with
+    the weights they were tuned for, without spending minutes on training again.
+    """
+    import shutil
+
+    from triage.model_store import get_model
+
+    configure_threads()
+    old = get_model(MODEL_NAME)
+    meta = dict(old.info.metadata)
+    cfg = CorrectorConfig()
+    profile = PROFILES[str(meta.get("profile", profile_name))]
+    _, held = load_corpus(n_templates=profile.n_templates)
+    eval_pairs, clean_eval = held_out_pairs(held), list(held)
+    if profile.eval_pairs:
+        eval_pairs, clean_eval = eval_pairs[: profile.eval_pairs], clean_eval[: profile.eval_pairs]
+    pipeline = CorrectionPipeline.from_path(Path(old.path), {**meta, "config": cfg.model_dump()})
+    meta.update(
+        config=cfg.model_dump(), metrics=evaluate(pipeline, eval_pairs, clean_eval), retuned_from=str(old.tag)
+    )
+    print(meta["metrics"])
+    with bentoml.models.create(MODEL_NAME, labels=dict(old.info.labels), metadata=meta) as ref:
+        for item in Path(old.path).iterdir():
+            if item.is_file() and item.name != "model.yaml":
+                shutil.copy2(item, Path(ref.path) / item.name)
+    print(f"saved {ref.tag} (retuned from {old.tag})")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -190,7 +221,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--pretrained", type=Path, help="local KoBART checkpoint (BartForConditionalGeneration)"
     )
+    parser.add_argument(
+        "--retune",
+        action="store_true",
+        help="store the latest model again with the current CorrectorConfig (no training), re-evaluated",
+    )
     args = parser.parse_args(argv)
+    if args.retune:
+        retune(args.profile)
+        return
     if has_model(MODEL_NAME) and not args.force:
         print(f"{MODEL_NAME} already in the model store; use --force to rebuild.")
         return

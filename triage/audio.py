@@ -28,8 +28,8 @@ def decode_audio(
     """Return the clip as 16 kHz mono float32 samples, or raise a :class:`TriageError` (4xx).
 
     Refuses empty uploads (400), bytes that are no audio (415), clips longer than
-    ``settings.max_audio_seconds`` (413), samples that are not finite (422) and clips
-    whose level is below ``settings.silence_dbfs`` (422).
+    ``settings.max_audio_seconds`` (413) or shorter than ``settings.min_audio_seconds`` (422),
+    samples that are not finite (422) and clips whose level is below ``settings.silence_dbfs`` (422).
     """
     settings = settings or get_settings()
     if not data:
@@ -42,14 +42,20 @@ def decode_audio(
     return validate_waveform(_to_mono(samples), rate, settings)
 
 
-def validate_waveform(
-    samples: np.ndarray, rate: int, settings: Settings | None = None
-) -> np.ndarray:
+def validate_waveform(samples: np.ndarray, rate: int, settings: Settings | None = None) -> np.ndarray:
     """Resample a mono waveform to 16 kHz and apply the duration, finiteness and silence checks."""
     settings = settings or get_settings()
     if samples.size == 0:
         raise TriageError(400, "empty_audio", "The audio holds no samples.")
-    _check_duration(samples.shape[0] / rate, settings.max_audio_seconds)
+    seconds = samples.shape[0] / rate
+    _check_duration(seconds, settings.max_audio_seconds)
+    if seconds < settings.min_audio_seconds:
+        raise TriageError(
+            422,
+            "audio_too_short",
+            f"The audio lasts {seconds * 1000:.0f} ms; "
+            f"at least {settings.min_audio_seconds * 1000:.0f} ms is needed.",
+        )
     if not np.all(np.isfinite(samples)):
         raise TriageError(422, "invalid_samples", "The audio holds NaN or infinite samples.")
     samples = samples.astype(np.float32, copy=False)
@@ -92,9 +98,7 @@ def _decode_raw_pcm(data: bytes, content_type: str) -> tuple[np.ndarray, int]:
         raise TriageError(415, "unsupported_audio", "Raw PCM needs 1-8 channels and a sane rate.")
     frame = 2 * channels
     if len(data) % frame:
-        raise TriageError(
-            415, "unsupported_audio", "Raw PCM length is not a whole number of frames."
-        )
+        raise TriageError(415, "unsupported_audio", "Raw PCM length is not a whole number of frames.")
     samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
     return samples.reshape(-1, channels), rate
 

@@ -31,6 +31,8 @@ class Settings:
         default_factory=lambda: int(_env("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
     )
     max_audio_seconds: float = field(default_factory=lambda: float(_env("MAX_AUDIO_SECONDS", "60")))
+    min_audio_seconds: float = field(default_factory=lambda: float(_env("MIN_AUDIO_SECONDS", "0.1")))
+    """Shorter clips hold too little to classify and are refused (422 ``audio_too_short``)."""
     silence_dbfs: float = field(default_factory=lambda: float(_env("SILENCE_DBFS", "-60")))
     """Clips whose RMS level is below this many dB full scale are refused as silent."""
     whisper_engine: str = field(default_factory=lambda: _env("WHISPER_ENGINE", "ctranslate2"))
@@ -39,9 +41,7 @@ class Settings:
     """Name of the Whisper model in the BentoML model store."""
     whisper_language: str = field(default_factory=lambda: _env("WHISPER_LANGUAGE", "ko"))
     whisper_beam_size: int = field(default_factory=lambda: int(_env("WHISPER_BEAM_SIZE", "1")))
-    whisper_word_timestamps: bool = field(
-        default_factory=lambda: _env_bool("WHISPER_WORD_TIMESTAMPS", True)
-    )
+    whisper_word_timestamps: bool = field(default_factory=lambda: _env_bool("WHISPER_WORD_TIMESTAMPS", True))
     max_text_chars: int = field(default_factory=lambda: int(_env("MAX_TEXT_CHARS", "2000")))
     """Texts longer than this many characters are refused (413); shorter ones are cut by tokens."""
     max_batch_files: int = field(default_factory=lambda: int(_env("MAX_BATCH_FILES", "16")))

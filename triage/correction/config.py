@@ -43,12 +43,14 @@ class CorrectorConfig(BaseModel):
     )
     trusted_bonus: float = Field(0.3, description="bonus for candidates from hotwords or domain_lexicon")
     nbest_bonus: float = Field(0.1, description="bonus for ASR n-best alternatives")
-    rerank_tau: float = Field(0.1, description="minimum gain over the original to keep a candidate")
+    rerank_tau: float = Field(0.9, description="minimum gain over the original to keep a candidate")
 
     # 4. seq2seq rewrite
     rewrite_enabled: bool = True
-    rewrite_tau: float = Field(0.15, description="minimum score gain of the rewrite over its input")
-    rewrite_max_cer: float = Field(0.3, description="rewrites farther than this from their input are dropped")
+    rewrite_tau: float = Field(0.3, description="minimum score gain of the rewrite over its input")
+    rewrite_max_cer: float = Field(
+        0.15, description="rewrites farther than this from their input are dropped"
+    )
     num_beams: int = Field(1, description="beam width of generation (1 = greedy)")
     max_length: int = Field(160, description="token limit for inputs and outputs of the seq2seq model")
 

@@ -31,6 +31,7 @@ from triage.fusion.model import MODEL_NAME as FUSION_MODEL
 from triage.fusion.model import LogisticFusion
 from triage.http_errors import install_error_handlers
 from triage.overload import ConcurrencyLimit
+from triage.runner_calls import call_runner
 from triage.sound.schemas import AudioPrediction
 from triage.speech.schemas import Transcript
 from triage.text.model import validate_texts
@@ -133,14 +134,14 @@ class Triage:
     async def transcribe(self, request: Request) -> Transcript:
         """Transcribe one clip sent as multipart field ``file`` (or as a raw ``audio/*`` body)."""
         clip = await _read_clip(request)
-        [transcript] = await self.speech_to_text.to_async.transcribe([clip])
+        [transcript] = await call_runner(self.speech_to_text.to_async.transcribe, [clip])
         return transcript
 
     @app.post("/classify/audio", response_model=AudioPrediction, tags=["sound"])
     async def classify_audio(self, request: Request) -> AudioPrediction:
         """Classify the sound of one clip (calm, distress, alarm, impact), sent like ``/transcribe``."""
         clip = await _read_clip(request)
-        [prediction] = await self.audio_classifier.to_async.classify([clip])
+        [prediction] = await call_runner(self.audio_classifier.to_async.classify, [clip])
         return prediction
 
     @app.post("/classify/text", response_model=ClassifyTextResponse, tags=["text"])
@@ -148,7 +149,7 @@ class Triage:
         """Classify each sentence (normal, medical, fire, crime, accident); ``is_emergency`` if any is."""
         started = time.perf_counter()
         validate_texts(body.sentences)
-        predictions = await self.text_classifier.to_async.classify(body.sentences)
+        predictions = await call_runner(self.text_classifier.to_async.classify, body.sentences)
         pairs = zip(body.sentences, predictions, strict=True)
         results = [SentenceResult(sentence=s, **p.model_dump()) for s, p in pairs]
         return ClassifyTextResponse(
@@ -160,7 +161,7 @@ class Triage:
     @app.post("/ec/correct", response_model=CorrectResponse, tags=["correction"])
     async def ec_correct(self, body: CorrectRequest) -> CorrectResponse:
         """Correct ASR segments (the original corrector's JSON); a correct transcript comes back unchanged."""
-        segments = await self.corrector.to_async.correct(to_items(body))
+        segments = await call_runner(self.corrector.to_async.correct, to_items(body))
         return CorrectResponse(
             request_id=body.request_id, model_version=body.model_version, segments=segments
         )

@@ -34,7 +34,7 @@ class AudioClassifier:
             torch.set_num_threads(1)
         self.model = AudioClassifierModel.from_store(bentoml.models.get(self.model_ref.tag), device)
 
-    @bentoml.api(batchable=settings.batching, max_batch_size=32, max_latency_ms=2_000)
+    @bentoml.api(batchable=settings.batching, max_batch_size=32, max_latency_ms=10_000)
     def classify(self, clips: list[np.ndarray]) -> list[AudioPrediction]:
         """Per-class softmax probabilities (mean over 4 s windows), label and P(not calm) per clip."""
         return self.model.predict([np.asarray(c, dtype=np.float32).reshape(-1) for c in clips])

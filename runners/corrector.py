@@ -33,7 +33,7 @@ class Corrector:
         self.pipeline = CorrectionPipeline.from_path(Path(self.model_ref.path), metadata, device=device)
         self.pipeline.correct_texts(["은급으로 실려갔어요"])  # warm-up: first-call costs out of requests
 
-    @bentoml.api(batchable=settings.batching, max_batch_size=64, max_latency_ms=2_000)
+    @bentoml.api(batchable=settings.batching, max_batch_size=64, max_latency_ms=10_000)
     def correct(self, items: list[CorrectionItem]) -> list[SegmentOut]:
         """Correct each segment conservatively (a correct transcript comes back unchanged)."""
         return self.pipeline.correct(items)

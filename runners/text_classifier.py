@@ -28,7 +28,7 @@ class TextClassifier:
     def __init__(self) -> None:
         self.model = TextClassifierModel(Path(self.model_ref.path), device=pick_device(), settings=settings)
 
-    @bentoml.api(batchable=settings.batching, max_batch_size=64, max_latency_ms=1_000)
+    @bentoml.api(batchable=settings.batching, max_batch_size=64, max_latency_ms=10_000)
     def classify(self, texts: list[str]) -> list[TextPrediction]:
         """Label, calibrated probabilities and emergency probability for each text, in order.
 

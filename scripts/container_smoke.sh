@@ -67,6 +67,7 @@ READY_TIMEOUT=${TRIAGE_READY_TIMEOUT:-600}
 KEEP_IMAGE=${TRIAGE_KEEP_IMAGE:-0}
 
 T0=$SECONDS
+free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 step() { printf '\n==> [%4ss] %s\n' "$((SECONDS - T0))" "$*"; }
 die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 
@@ -81,6 +82,7 @@ SOCK=$WORK/docker.sock
 export DOCKER_HOST=unix://$SOCK
 export DOCKER_BUILDKIT=0  # the classic builder: no buildx plugin, no frontend image to pull
 DOCKERD_PID=""
+WHEEL_SERVER_PID=""
 CONTAINER=""
 IMAGE_BUILT=0
 
@@ -106,6 +108,10 @@ cleanup() {
         step "stopping container ${CONTAINER:0:12}"
         docker stop -t 10 "$CONTAINER" >/dev/null 2>&1
         docker rm -f "$CONTAINER" >/dev/null 2>&1
+    fi
+    if [ -n "$WHEEL_SERVER_PID" ]; then
+        kill "$WHEEL_SERVER_PID" 2>/dev/null
+        wait "$WHEEL_SERVER_PID" 2>/dev/null
     fi
     if [ -n "$DOCKERD_PID" ] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
         if [ -n "${TRIAGE_DOCKER_ROOT:-}" ] && [ "$IMAGE_BUILT" = 1 ] && [ "$KEEP_IMAGE" != 1 ]; then
@@ -169,7 +175,7 @@ if [ -z "$STORE" ]; then
     step "building the test-profile models into a temporary store ($STORE)"
     t=$SECONDS
     BENTOML_HOME=$STORE "$PY" -m training.build_models --profile test
-    # build_models does not list the fusion model yet; the service needs it (BentoModel).
+    # The service needs all five (BentoModel); older build_models versions left fusion out.
     if ! BENTOML_HOME=$STORE "$BENTOML" models get fusion:latest >/dev/null 2>&1; then
         BENTOML_HOME=$STORE "$PY" -m training.train_fusion --profile test
     fi
@@ -184,8 +190,7 @@ step "bentoml build"
 t=$SECONDS
 BENTO_TAG=$("$BENTOML" build --output tag | grep -o "__tag__:.*" | cut -d: -f2-)
 [ -n "$BENTO_TAG" ] || die "bentoml build printed no tag"
-BENTO_PATH=$("$BENTOML" get "$BENTO_TAG" -o path)
-echo "built $BENTO_TAG in $((SECONDS - t)) s at $BENTO_PATH ($(du -sh "$BENTO_PATH" | cut -f1))"
+echo "built $BENTO_TAG in $((SECONDS - t)) s"
 
 # The build context `bentoml containerize` would hand to its builder: the Bento, the models it
 # references copied in from the store under models/, and the Dockerfile generated without BuildKit.
@@ -199,7 +204,7 @@ with construct_containerfile(bentoml.bentos.get(sys.argv[1]), enable_buildkit=Fa
     print(os.path.relpath(dockerfile, ctx))
 EOF
 )
-echo "models in the image: $(ls "$CTX/models" | tr '\n' ' ')"
+echo "build context: $(du -sh "$CTX" | cut -f1), models: $(ls "$CTX/models" | tr '\n' ' ')"
 [ "$(ls "$CTX/models" | wc -l)" -eq 5 ] || die "expected five models in the build context"
 
 # --- 4. base image --------------------------------------------------------------------------
@@ -228,7 +233,7 @@ elif [ "$BASE_IMAGE" = "$DEFAULT_BASE" ]; then
     # reads it through SSL_CERT_FILE).
     if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
         cp /usr/local/share/ca-certificates/*.crt "$ROOTFS/usr/local/share/ca-certificates/"
-        chroot "$ROOTFS" update-ca-certificates >/dev/null
+        chroot "$ROOTFS" update-ca-certificates >/dev/null 2>&1
     fi
     chroot "$ROOTFS" apt-get clean
     rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/*.bin
@@ -250,15 +255,26 @@ sed -i "0,/^FROM $(printf '%s' "$GENERATED_BASE" | sed 's/[.[\*^$/]/\\&/g') /s//
     "$DOCKERFILE"
 grep -n '^FROM' "$DOCKERFILE"
 grep -q -- '--mount=' "$DOCKERFILE" && die "the generated Dockerfile needs BuildKit (--mount)"
-# torch==2.13.0 resolves to PyPI's CUDA build; point the requirement at the CPU wheel instead,
-# copied in with env/python before the Dockerfile's `uv pip install -r requirements.txt`.
-IMAGE_BENTO_PATH=$(sed -n 's/^ARG BENTO_PATH=//p' "$DOCKERFILE")
+# And uv overrides for the Dockerfile's `uv pip install -r requirements.txt` (UV_OVERRIDE, set
+# just before it): torch==2.13.0 would resolve to PyPI's multi-GB CUDA build, so torch comes from
+# the CPU wheel, served to the build from loopback (the build runs with host networking) rather
+# than copied into the context, where both of the Dockerfile's COPY steps would keep a copy; and
+# triton (1 GB, pulled in by openai-whisper, GPU kernels only) is left out.
 WHEEL_NAME=$(basename "$TORCH_WHEEL")
-mkdir -p "$CTX/env/python/wheels"
-cp "$TORCH_WHEEL" "$CTX/env/python/wheels/"
-sed -i "s|^torch==.*|torch @ file://$IMAGE_BENTO_PATH/env/python/wheels/$WHEEL_NAME|" \
-    "$CTX/env/python/requirements.txt"
-grep -n '^torch @' "$CTX/env/python/requirements.txt" || die "no torch line in requirements.txt"
+mkdir -p "$WORK/wheels"
+ln -s "$TORCH_WHEEL" "$WORK/wheels/$WHEEL_NAME"
+WHEEL_PORT=$(free_port)
+"$PY" -m http.server --bind 127.0.0.1 --directory "$WORK/wheels" "$WHEEL_PORT" >"$WORK/wheels.log" 2>&1 &
+WHEEL_SERVER_PID=$!
+WHEEL_URL=http://127.0.0.1:$WHEEL_PORT/$WHEEL_NAME
+for _ in $(seq 20); do curl -sf -m 2 -o /dev/null -I "$WHEEL_URL" && break; sleep 0.5; done
+curl -sf -m 2 -o /dev/null -I "$WHEEL_URL" || die "the wheel server does not answer"
+IMAGE_BENTO_PATH=$(sed -n 's/^ARG BENTO_PATH=//p' "$DOCKERFILE")
+printf '%s\n' "torch @ $WHEEL_URL" 'triton ; sys_platform == "never"' >"$CTX/env/python/overrides.txt"
+sed -i "\|^COPY .* ./env/python ./env/python/\$|a ENV UV_OVERRIDE=$IMAGE_BENTO_PATH/env/python/overrides.txt" \
+    "$DOCKERFILE"
+grep -n -A1 '^COPY .* ./env/python ' "$DOCKERFILE"
+grep -q '^ENV UV_OVERRIDE=' "$DOCKERFILE" || die "could not set UV_OVERRIDE in the Dockerfile"
 
 step "docker build -t $IMAGE (classic builder, --network=host)"
 t=$SECONDS
@@ -268,21 +284,27 @@ docker build --network=host --rm --force-rm -t "$IMAGE" -f "$DOCKERFILE" "$CTX" 
 build_rc=${PIPESTATUS[0]}
 set -e
 [ "$build_rc" -eq 0 ] || { tail -40 "$WORK/build.log"; die "docker build failed"; }
+kill "$WHEEL_SERVER_PID"
+wait "$WHEEL_SERVER_PID" 2>/dev/null || true
+WHEEL_SERVER_PID=""
 BUILD_S=$((SECONDS - t))
 IMAGE_BUILT=1
 IMAGE_BYTES=$(docker image inspect -f '{{.Size}}' "$IMAGE")
 echo "built $IMAGE in ${BUILD_S} s, $((IMAGE_BYTES / 1000000)) MB"
-docker run --rm --network=none --entrypoint bash "$IMAGE" -c \
-    'ls $BENTO_PATH/models; python -c "import torch; print(\"torch\", torch.__version__)"'
+docker run --rm --network=none --entrypoint bash "$IMAGE" -c 'echo "models: $(ls $BENTO_PATH/models)";
+    python -c "import importlib.util as u, torch; print(\"torch\", torch.__version__, \"triton:\", u.find_spec(\"triton\"))"' \
+    | tr '\n' ' '
+echo
 
 # --- 6. run, wait, ask ----------------------------------------------------------------------
-PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 step "docker run --network=host (bentoml serve on 127.0.0.1:$PORT)"
 t=$SECONDS
 start_ns=$(date +%s%N)
 CONTAINER=$(docker run -d --network=host --name "triage-smoke-$$" "$IMAGE" \
     serve --host 127.0.0.1 --port "$PORT")
-until curl -sf -o /dev/null "http://127.0.0.1:$PORT/readyz"; do
+# -m: a request made while the server's workers are still loading can hang; ask again instead.
+until curl -sf -m 3 -o /dev/null "http://127.0.0.1:$PORT/readyz"; do
     [ "$(docker inspect -f '{{.State.Running}}' "$CONTAINER")" = true ] || die "the container exited"
     [ $((SECONDS - t)) -lt "$READY_TIMEOUT" ] || die "not ready after $READY_TIMEOUT s"
     sleep 0.5
@@ -291,14 +313,16 @@ READY_S=$("$PY" -c "print(f'{($(date +%s%N) - $start_ns) / 1e9:.1f}')")
 echo "ready ${READY_S} s after docker run"
 
 step "POST /analyze with $(basename "$CLIP")"
-ANSWER=$(curl -sS -F "file=@$CLIP" "http://127.0.0.1:$PORT/analyze")
+t=$SECONDS
+ANSWER=$(curl -sS -m 300 -F "file=@$CLIP" "http://127.0.0.1:$PORT/analyze")
+ANALYZE_S=$((SECONDS - t))
 printf '%s' "$ANSWER" | "$PY" -c '
 import json, sys
 answer = json.load(sys.stdin)
 decision = answer.get("decision")
 assert isinstance(decision, dict), f"no decision in {answer}"
 assert isinstance(decision.get("is_emergency"), bool), f"is_emergency is not a boolean: {decision}"
-print(json.dumps(answer, ensure_ascii=False, indent=1))
+print(json.dumps(answer, ensure_ascii=False))
 ' || die "unexpected /analyze answer: $ANSWER"
 
 step "figures"
@@ -306,6 +330,7 @@ printf '  image:            %s (%s MB, %s)\n' "$IMAGE" "$((IMAGE_BYTES / 1000000
 printf '  base image:       %s\n' "$BASE_IMAGE"
 printf '  docker build:     %s s\n' "$BUILD_S"
 printf '  run -> /readyz:   %s s\n' "$READY_S"
+printf '  first /analyze:   %s s\n' "$ANALYZE_S"
 printf '  is_emergency:     %s\n' "$(printf '%s' "$ANSWER" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["decision"]["is_emergency"])')"
 printf '  whole script:     %s s\n' "$((SECONDS - T0))"
 echo "container smoke test passed"

@@ -17,6 +17,7 @@ from triage.correction.schemas import CorrectionItem, SegmentIn, SegmentOut
 from triage.correction.schemas import Word as CorrectionWord
 from triage.fusion.model import LogisticFusion, audio_only
 from triage.fusion.schemas import Decision
+from triage.runner_calls import call_runner
 from triage.sound.schemas import AudioPrediction
 from triage.speech.schemas import Transcript
 from triage.text.schemas import TextPrediction
@@ -101,11 +102,13 @@ async def analyze_clip(
     async def transcribe() -> Transcript | None:
         if known_transcript:
             return None
-        [transcript] = await watch.run("speech_to_text", speech_to_text.to_async.transcribe([clip]))
+        [transcript] = await watch.run(
+            "speech_to_text", call_runner(speech_to_text.to_async.transcribe, [clip])
+        )
         return transcript
 
     speech, [audio] = await asyncio.gather(
-        transcribe(), watch.run("audio_classifier", audio_classifier.to_async.classify([clip]))
+        transcribe(), watch.run("audio_classifier", call_runner(audio_classifier.to_async.classify, [clip]))
     )
     if speech is None:
         original = corrected = (known_transcript or "").strip()
@@ -113,11 +116,15 @@ async def analyze_clip(
     else:
         original = speech.text
         items = correction_items(speech)
-        corrections = await watch.run("correction", corrector.to_async.correct(items)) if items else []
+        corrections = (
+            await watch.run("correction", call_runner(corrector.to_async.correct, items)) if items else []
+        )
         corrected = " ".join(c.corrected.strip() for c in corrections if c.corrected.strip())
     text = None
     if corrected:
-        [text] = await watch.run("text_classifier", text_classifier.to_async.classify([corrected]))
+        [text] = await watch.run(
+            "text_classifier", call_runner(text_classifier.to_async.classify, [corrected])
+        )
     fusion_started = time.perf_counter()
     decision = fusion.decide(text, audio) if text else audio_only(audio)
     watch.timings["fusion"] = round((time.perf_counter() - fusion_started) * 1000, 2)

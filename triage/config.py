@@ -44,6 +44,20 @@ class Settings:
     whisper_word_timestamps: bool = field(default_factory=lambda: _env_bool("WHISPER_WORD_TIMESTAMPS", True))
     max_text_chars: int = field(default_factory=lambda: int(_env("MAX_TEXT_CHARS", "2000")))
     """Texts longer than this many characters are refused (413); shorter ones are cut by tokens."""
+    max_sentences: int = field(default_factory=lambda: int(_env("MAX_SENTENCES", "128")))
+    """Most sentences one ``/classify/text`` request may carry."""
+    max_segments: int = field(default_factory=lambda: int(_env("MAX_SEGMENTS", "512")))
+    """Most segments one ``/ec/correct`` request may carry."""
+    max_lexicon_words: int = field(default_factory=lambda: int(_env("MAX_LEXICON_WORDS", "20000")))
+    """Most hotwords plus domain-lexicon entries one ``/ec/correct`` request may carry."""
+    allowed_content_types: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            t.strip()
+            for t in _env("ALLOWED_CONTENT_TYPES", "audio/*,video/webm,application/octet-stream").split(",")
+            if t.strip()
+        )
+    )
+    """Declared types accepted for audio (raw bodies and multipart file parts); others get 415."""
     max_batch_files: int = field(default_factory=lambda: int(_env("MAX_BATCH_FILES", "16")))
     """Most clips one ``/analyze/batch`` request may carry."""
     max_concurrency: int = field(default_factory=lambda: int(_env("MAX_CONCURRENCY", "64")))

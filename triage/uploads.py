@@ -9,6 +9,7 @@ refuse it as soon as it passes ``max_upload_bytes`` (before it is all read), and
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -140,14 +141,29 @@ async def read_audio_uploads(
                 "missing_file",
                 f"The form holds no file; send the audio as field '{field_name}'.",
             )
+        for part in files:
+            if part.content_type and not is_allowed_type(part.content_type):
+                raise _unsupported(part.content_type)
         uploads = [AudioUpload(bytes(p.data), p.content_type, p.filename) for p in files]
         return uploads, fields
-    if mime.startswith("audio/") or mime == "application/octet-stream":
+    if is_allowed_type(content_type):
         return [AudioUpload(body, content_type)], {}
-    raise TriageError(
+    raise _unsupported(content_type)
+
+
+def is_allowed_type(content_type: str) -> bool:
+    """Whether a declared type matches ``settings.allowed_content_types`` (``audio/*`` style)."""
+    mime = content_type.split(";")[0].strip().lower()
+    return any(fnmatch.fnmatchcase(mime, pattern) for pattern in get_settings().allowed_content_types)
+
+
+def _unsupported(content_type: str) -> TriageError:
+    allowed = ", ".join(get_settings().allowed_content_types)
+    return TriageError(
         415,
         "unsupported_media_type",
-        "Send audio as multipart/form-data (field 'file') or as a raw audio/* body.",
+        f"Content type {content_type.split(';')[0]!r} is not accepted; send audio as "
+        f"multipart/form-data (field 'file') or as a raw body of type {allowed}.",
     )
 
 

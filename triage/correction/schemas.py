@@ -11,6 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from triage.config import get_settings
+
+_settings = get_settings()
+
 
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -79,9 +83,9 @@ class CorrectRequest(_Lenient):
     media: dict[str, Any] | str | None = None
     encoders: dict[str, Any] | list[Any] | str | None = None
     decoder: dict[str, Any] | str | None = None
-    segments: list[SegmentIn] = Field(min_length=1, max_length=512)
-    hotwords: list[str] = Field(default_factory=list, max_length=2000)
-    domain_lexicon: list[str] = Field(default_factory=list, max_length=20000)
+    segments: list[SegmentIn] = Field(min_length=1, max_length=_settings.max_segments)
+    hotwords: list[str] = Field(default_factory=list, max_length=_settings.max_lexicon_words)
+    domain_lexicon: list[str] = Field(default_factory=list, max_length=_settings.max_lexicon_words)
 
 
 class CorrectionItem(_Lenient):

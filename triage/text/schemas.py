@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_SENTENCES = 128
-"""Most sentences one ``/classify/text`` request may carry (bounds the work of one request)."""
+from triage.config import get_settings
 
 
 class TextPrediction(BaseModel):
@@ -23,7 +22,9 @@ class ClassifyTextRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sentences: list[str] = Field(min_length=1, max_length=MAX_SENTENCES, description="Korean utterances.")
+    sentences: list[str] = Field(
+        min_length=1, max_length=get_settings().max_sentences, description="Korean utterances."
+    )
 
 
 class SentenceResult(TextPrediction):

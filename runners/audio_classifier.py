@@ -12,14 +12,16 @@ import bentoml
 import numpy as np
 import torch
 
-from triage.config import get_settings
+from triage.config import RUNNER_CONNECTION, get_settings
 from triage.sound.model import AudioClassifierModel
 from triage.sound.schemas import AudioPrediction
 
 settings = get_settings()
 
 
-@bentoml.service(name="audio_classifier", workers=1, traffic={"timeout": 120})
+@bentoml.service(
+    name="audio_classifier", workers=1, traffic={"timeout": 120}, runner_connection=RUNNER_CONNECTION
+)
 class AudioClassifier:
     """Classifies batches of 16 kHz mono clips as calm, distress, alarm or impact."""
 

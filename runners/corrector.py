@@ -12,14 +12,14 @@ from pathlib import Path
 
 import bentoml
 
-from triage.config import get_settings
+from triage.config import RUNNER_CONNECTION, get_settings
 from triage.correction.pipeline import MODEL_NAME, CorrectionPipeline
 from triage.correction.schemas import CorrectionItem, SegmentOut
 
 settings = get_settings()
 
 
-@bentoml.service(name="corrector", workers=1, traffic={"timeout": 120})
+@bentoml.service(name="corrector", workers=1, traffic={"timeout": 120}, runner_connection=RUNNER_CONNECTION)
 class Corrector:
     """Corrects batches of ASR segments with the ``error-corrector`` model of the store."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import bentoml
 from bentoml.exceptions import InvalidArgument
 
-from triage.config import get_settings
+from triage.config import RUNNER_CONNECTION, get_settings
 from triage.errors import TriageError
 from triage.text.model import MODEL_NAME, TextClassifierModel, pick_device
 from triage.text.schemas import TextPrediction
@@ -19,7 +19,9 @@ from triage.text.schemas import TextPrediction
 settings = get_settings()
 
 
-@bentoml.service(name="text_classifier", workers=1, traffic={"timeout": 60})
+@bentoml.service(
+    name="text_classifier", workers=1, traffic={"timeout": 60}, runner_connection=RUNNER_CONNECTION
+)
 class TextClassifier:
     """Classifies batches of Korean texts into the categories stored with the model."""
 

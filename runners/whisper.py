@@ -11,14 +11,16 @@ from pathlib import Path
 import bentoml
 import numpy as np
 
-from triage.config import get_settings
+from triage.config import RUNNER_CONNECTION, get_settings
 from triage.speech.engines import load_engine, pick_device
 from triage.speech.schemas import Transcript
 
 settings = get_settings()
 
 
-@bentoml.service(name="speech_to_text", workers=1, traffic={"timeout": 300})
+@bentoml.service(
+    name="speech_to_text", workers=1, traffic={"timeout": 300}, runner_connection=RUNNER_CONNECTION
+)
 class SpeechToText:
     """Transcribes batches of 16 kHz mono clips with the Whisper model of the store."""
 

@@ -15,6 +15,15 @@ SAMPLE_RATE = 16_000
 """Whisper and every other model here consume 16 kHz mono float32 audio."""
 
 
+RUNNER_CONNECTION = {"max_requests": 1_000_000_000, "max_age": 1e9}
+"""``runner_connection`` of every runner service: keep one client session for the server's life.
+
+BentoML 1.4.40's client for ``bentoml.depends`` replaces its aiohttp session every 100
+calls or 300 s and closes the old one at once, aborting the calls still in flight on it
+(the caller sees ``ServerDisconnectedError``). Limits out of reach keep the session.
+"""
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"TRIAGE_{name}", default)
 

@@ -36,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from loadtest.payloads import ENDPOINTS, REPO, cycle  # noqa: E402
 from loadtest.server import (  # noqa: E402
-    WORKAROUND_CONFIG,
     MemorySampler,
     ServeProcess,
     config_path,
@@ -283,9 +282,8 @@ def main() -> None:
     parser.add_argument(
         "--bentoml-config",
         type=config_path,
-        default=WORKAROUND_CONFIG,
-        help="BENTOML_CONFIG for the servers (default: loadtest/bentoml-config.yaml, the runner-connection "
-        "workaround; 'none' for BentoML's defaults)",
+        default=None,
+        help="BENTOML_CONFIG YAML for the servers (e.g. workers/threads overrides per runner; default none)",
     )
     args = parser.parse_args()
     if args.duration > 600 or max(args.users + args.speech_users + args.engine_users) > 256:

@@ -24,9 +24,6 @@ import psutil
 
 from loadtest.payloads import REPO
 
-WORKAROUND_CONFIG = REPO / "loadtest" / "bentoml-config.yaml"
-"""Keeps BentoML's runner clients from dropping in-flight calls (see the file's comment)."""
-
 MODELS = ("whisper-base", "audio-classifier", "text-classifier", "error-corrector", "fusion")
 """Every model ``service:Triage`` loads."""
 
@@ -64,7 +61,8 @@ def model_summary(home: Path) -> str:
 
 
 def config_path(value: str) -> Path | None:
-    """``--bentoml-config`` argument: a YAML path, or ``none`` for BentoML's defaults."""
+    """``--bentoml-config`` argument: a BentoML YAML config (e.g. ``services.<runner>.workers``
+    or ``threads`` overrides, to try values without editing ``runners/``), or ``none``."""
     return None if value.lower() in {"", "none"} else Path(value)
 
 

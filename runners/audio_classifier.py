@@ -35,6 +35,9 @@ class AudioClassifier:
             # clip with one thread against 800 ms with two. Batches bring the throughput instead.
             torch.set_num_threads(1)
         self.model = AudioClassifierModel.from_store(bentoml.models.get(self.model_ref.tag), device)
+        # Warm-up: the first feature extraction compiles librosa's numba kernels (25-38 s in a
+        # fresh container); pay that at start-up, before /readyz, not in a caller's request.
+        self.model.predict([np.random.default_rng(0).normal(0, 0.1, 16_000).astype(np.float32)])
 
     @bentoml.api(batchable=settings.batching, max_batch_size=32, max_latency_ms=10_000)
     def classify(self, clips: list[np.ndarray]) -> list[AudioPrediction]:

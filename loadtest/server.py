@@ -39,8 +39,7 @@ def check_store(home: Path) -> None:
     if missing:
         raise SystemExit(
             f"models missing from {home}/models: {', '.join(missing)}. Build them with\n"
-            f"  BENTOML_HOME={home} .venv/bin/python -m training.build_models --profile default\n"
-            f"  BENTOML_HOME={home} .venv/bin/python -m training.train_fusion --profile default"
+            f"  BENTOML_HOME={home} .venv/bin/python -m training.build_models --profile default"
         )
 
 
@@ -178,6 +177,8 @@ class ServeProcess:
             with contextlib.suppress(psutil.NoSuchProcess):
                 p.kill()
         psutil.wait_procs(alive, timeout=10)
+        if not os.environ.get("LOADTEST_KEEP_LOGS"):  # failures already raised with the log's tail
+            self.log_path.unlink(missing_ok=True)
 
 
 class MemorySampler:

@@ -10,17 +10,15 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from loadtest.server import ServeProcess
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_AUDIO = REPO.parent / "shared" / "audio"
@@ -62,60 +60,23 @@ def whisper_model(model_store: Path) -> Path:
     return Path(bentoml.models.get("whisper-base:latest").path)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Server(ServeProcess):
+    """A real ``bentoml serve service:Triage`` over the test store, with a private TMPDIR.
 
-
-class Server:
-    """A real ``bentoml serve service:Triage`` process on a free loopback port."""
+    Builds every model of the graph (test profile) first. The private temp directory lets
+    tests prove that requests leave nothing behind in it.
+    """
 
     def __init__(self, env: dict[str, str] | None = None, timeout_s: float = 300) -> None:
         from training.build_models import STEPS
 
         build_models(*(name for name, _, _ in STEPS))
-        self.port = free_port()
-        # A private temp directory, so tests can prove requests leave nothing in it.
         self.tmpdir = Path(tempfile.mkdtemp(prefix="triage-serve-tmp-"))
-        self.url = f"http://127.0.0.1:{self.port}"
-        fd, name = tempfile.mkstemp(prefix="triage-serve-", suffix=".log")
-        self.log_path = Path(name)
-        with os.fdopen(fd, "wb") as log:  # the child keeps its own copy of the descriptor
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bentoml", "serve", "service:Triage", "--port", str(self.port)],
-                cwd=REPO,
-                env={**os.environ, "TMPDIR": str(self.tmpdir), **(env or {})},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.wait_ready(timeout_s)
-
-    def wait_ready(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"bentoml serve exited:\n{self.logs()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
-        raise TimeoutError(f"server not ready after {timeout_s} s:\n{self.logs()}")
-
-    def logs(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")[-5000:]
+        super().__init__(STORE, env={"TMPDIR": str(self.tmpdir), **(env or {})}, timeout_s=timeout_s)
+        self.start()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-        self.log_path.unlink(missing_ok=True)
+        super().stop()
         shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 

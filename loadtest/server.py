@@ -33,9 +33,15 @@ def default_home() -> Path:
     return Path(os.environ.get("BENTOML_HOME") or Path.home() / "bentoml")
 
 
+def latest_version(home: Path, name: str) -> str | None:
+    """Newest stored version of ``name`` (BentoML writes the ``latest`` pointer lazily, so not read)."""
+    versions = sorted((home / "models" / name).glob("*/model.yaml"), key=lambda p: p.stat().st_mtime)
+    return versions[-1].parent.name if versions else None
+
+
 def check_store(home: Path) -> None:
     """Fail with the commands that build what is missing, rather than with a serve traceback."""
-    missing = [m for m in MODELS if not (home / "models" / m / "latest").exists()]
+    missing = [m for m in MODELS if latest_version(home, m) is None]
     if missing:
         raise SystemExit(
             f"models missing from {home}/models: {', '.join(missing)}. Build them with\n"
@@ -49,7 +55,7 @@ def model_summary(home: Path) -> str:
 
     out = []
     for name in MODELS:
-        version = (home / "models" / name / "latest").read_text().strip()
+        version = latest_version(home, name)
         info = home / "models" / name / version / "model.yaml"
         profile = "?"
         if info.exists():

@@ -26,6 +26,9 @@ SPEECH_DIR = SHARED_AUDIO / "speech"
 SOUNDS_DIR = SHARED_AUDIO / "sounds"
 
 STORE = Path(os.environ.get("TRIAGE_TEST_STORE") or tempfile.mkdtemp(prefix="triage-test-store-"))
+# pytest loads this file as ``conftest`` and test modules import it as ``tests.conftest``:
+# the variable makes the second import reuse the first one's store.
+os.environ["TRIAGE_TEST_STORE"] = str(STORE)
 os.environ["BENTOML_HOME"] = str(STORE)
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 

@@ -19,11 +19,11 @@ import statistics
 import time
 from pathlib import Path
 
+from triage.analyze import correction_items
 from triage.correction.corpus import load_corpus
 from triage.correction.guard import cer as raw_cer
 from triage.correction.noise import held_out_pairs
 from triage.correction.pipeline import CorrectionPipeline
-from triage.correction.schemas import CorrectionItem, SegmentIn, Word
 from triage.metrics import cer
 
 SPEECH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "audio" / "speech"
@@ -100,23 +100,10 @@ def whisper_eval(pipeline: CorrectionPipeline) -> None:
     clips = [decode_audio((SPEECH_DIR / r["file"]).read_bytes(), "audio/wav") for r in rows]
     transcripts = engine.transcribe_batch(clips)
     items, owners = [], []
-    for i, tr in enumerate(transcripts):
-        for seg in tr.segments:
-            words = [Word(word=w.word, probability=w.probability) for w in seg.words]
-            items.append(
-                CorrectionItem(
-                    segment=SegmentIn(
-                        id=seg.id,
-                        start=seg.start,
-                        end=seg.end,
-                        text=seg.text,
-                        words=words,
-                        confidence=min(1.0, math.exp(seg.avg_logprob)),
-                        no_speech_prob=seg.no_speech_prob,
-                    )
-                )
-            )
-            owners.append(i)
+    for i, transcript in enumerate(transcripts):
+        segment_items = correction_items(transcript)  # what /analyze sends the corrector
+        items += segment_items
+        owners += [i] * len(segment_items)
     outs = pipeline.correct(items)
     corrected = [[] for _ in rows]
     for i, o in zip(owners, outs, strict=True):

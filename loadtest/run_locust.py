@@ -62,11 +62,17 @@ def warm_up(url: str, classes: list[str], requests: int) -> None:
 
 
 def run_locust(
-    url: str, classes: list[str], users: int, spawn_rate: float, run_time: str, name: str
+    url: str,
+    classes: list[str],
+    users: int,
+    spawn_rate: float,
+    run_time: str,
+    name: str,
+    reports: Path = REPORTS,
 ) -> tuple[int, Path]:
     """Run Locust headless against ``url``; returns its exit status and the stats CSV path."""
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    prefix = REPORTS / name
+    reports.mkdir(parents=True, exist_ok=True)
+    prefix = reports / name
     command = [
         sys.executable,
         "-m",

@@ -11,11 +11,10 @@ printed, never asserted.
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import REPO, Server
+from loadtest.run_locust import run_locust
+from tests.conftest import Server
 
 USERS = 4
 RUN_TIME = "10s"
@@ -23,40 +22,12 @@ CLASSES = ["ClassifyTextUser", "ClassifyAudioUser"]
 
 
 def test_locust_smoke_has_no_failures(server: Server, tmp_path: Path) -> None:
+    status, stats_csv = run_locust(server.url, CLASSES, USERS, USERS, RUN_TIME, "smoke", reports=tmp_path)
     prefix = tmp_path / "smoke"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "locust",
-            "-f",
-            str(REPO / "loadtest" / "locustfile.py"),
-            "--host",
-            server.url,
-            "--headless",
-            "--users",
-            str(USERS),
-            "--spawn-rate",
-            str(USERS),
-            "--run-time",
-            RUN_TIME,
-            "--stop-timeout",
-            "30",
-            "--csv",
-            str(prefix),
-            "--only-summary",
-            *CLASSES,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    print(result.stdout[-3000:], result.stderr[-3000:])
-    with Path(f"{prefix}_stats.csv").open(encoding="utf-8") as f:
+    with stats_csv.open(encoding="utf-8") as f:
         rows = {row["Name"]: row for row in csv.DictReader(f)}
     total = rows["Aggregated"]
-    assert int(total["Request Count"]) >= 10, result.stderr[-3000:]
+    assert int(total["Request Count"]) >= 10, f"locust exit status {status}"
     assert {"/classify/text", "/classify/audio"} <= set(rows), rows.keys()
     assert int(total["Failure Count"]) == 0, Path(f"{prefix}_failures.csv").read_text(encoding="utf-8")
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert status == 0, f"locust exit status {status}"

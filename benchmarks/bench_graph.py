@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtest.payloads import ENDPOINTS, REPO, cycle  # noqa: E402
+from loadtest.payloads import ENDPOINTS, REPORTS, cycle, warm_up  # noqa: E402
 from loadtest.server import (  # noqa: E402
     MemorySampler,
     ServeProcess,
@@ -43,7 +43,6 @@ from loadtest.server import (  # noqa: E402
     model_summary,
 )
 
-REPORTS = REPO / "loadtest" / "reports"
 RUNNER_OF = {
     "analyze": "triage",
     "transcribe": "speech_to_text",
@@ -176,18 +175,6 @@ the per-item and fixed cost it measured: seconds for Whisper); measured later th
 counted as steady-state latency."""
 
 
-def warm_up(server: ServeProcess, endpoints: list[str]) -> None:
-    """First-call costs and the dispatcher's training calls, kept out of the measurements."""
-    with httpx.Client(base_url=server.url, timeout=300) as client:
-        for endpoint in endpoints:
-            bodies = cycle(endpoint)
-            for _ in range(WARM_UP_REQUESTS):
-                body = next(bodies)
-                client.post(
-                    ENDPOINTS[endpoint][0], content=body.data, headers={"Content-Type": body.content_type}
-                )
-
-
 def run_config(
     home: Path, config: str, env: dict[str, str], plan: list[tuple[str, int]], args: argparse.Namespace
 ) -> tuple[list[Result], dict[str, float]]:
@@ -197,7 +184,7 @@ def run_config(
         MemorySampler(server) as memory,
     ):
         print(f"  ready in {server.ready_s:.0f} s", flush=True)
-        warm_up(server, sorted({e for e, _ in plan}))
+        warm_up(server.url, sorted({e for e, _ in plan}), WARM_UP_REQUESTS)
         results = [measure(server, config, endpoint, users, args) for endpoint, users in plan]
     mem = {"peak_rss_mib": memory.peak_rss / 2**20, "peak_pss_mib": memory.peak_pss / 2**20}
     print(

@@ -128,3 +128,22 @@ def cycle(endpoint: str, offset: int = 0) -> Iterator[Body]:
     """Endless bodies for ``endpoint``, starting at ``offset`` so concurrent users do not send in lockstep."""
     bodies = ENDPOINTS[endpoint][1]()
     return itertools.islice(itertools.cycle(bodies), offset % len(bodies), None)
+
+
+REPORTS = REPO / "loadtest" / "reports"
+"""Where load runs and benchmarks write their reports (git-ignored)."""
+
+
+def warm_up(url: str, endpoints: list[str], requests: int) -> None:
+    """Sequential requests per endpoint before a measurement, so first-call costs and the batching
+    dispatcher's training calls (a runner's first 11) stay out of the figures."""
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=300) as client:
+        for endpoint in endpoints:
+            bodies = cycle(endpoint)
+            for _ in range(requests):
+                body = next(bodies)
+                client.post(
+                    ENDPOINTS[endpoint][0], content=body.data, headers={"Content-Type": body.content_type}
+                )

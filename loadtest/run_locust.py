@@ -25,9 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
 
-from loadtest.payloads import ENDPOINTS, REPO, cycle  # noqa: E402
+from loadtest.payloads import REPO, REPORTS, warm_up  # noqa: E402
 from loadtest.server import (  # noqa: E402
     MemorySampler,
     ServeProcess,
@@ -36,7 +35,6 @@ from loadtest.server import (  # noqa: E402
     model_summary,
 )
 
-REPORTS = REPO / "loadtest" / "reports"
 USER_CLASSES = ["AnalyzeUser", "TranscribeUser", "ClassifyTextUser", "ClassifyAudioUser", "CorrectUser"]
 ENDPOINT_OF = {
     "AnalyzeUser": "analyze",
@@ -45,20 +43,6 @@ ENDPOINT_OF = {
     "ClassifyAudioUser": "classify_audio",
     "CorrectUser": "ec_correct",
 }
-
-
-def warm_up(url: str, classes: list[str], requests: int) -> None:
-    """Sequential requests per endpoint before the load, so first-call costs and the batching
-    dispatcher's training calls (a runner's first 11) are not in the report."""
-    with httpx.Client(base_url=url, timeout=300) as client:
-        for cls in classes:
-            endpoint = ENDPOINT_OF[cls]
-            bodies = cycle(endpoint)
-            for _ in range(requests):
-                body = next(bodies)
-                client.post(
-                    ENDPOINTS[endpoint][0], content=body.data, headers={"Content-Type": body.content_type}
-                )
 
 
 def run_locust(
@@ -171,7 +155,7 @@ def main() -> None:
         print(
             f"server ready at {server.url} in {server.ready_s:.0f} s (pid {server.process.pid})", flush=True
         )
-        warm_up(server.url, args.classes, args.warmup)
+        warm_up(server.url, [ENDPOINT_OF[c] for c in args.classes], args.warmup)
         with MemorySampler(server) as memory:
             status, stats = run_locust(
                 server.url, args.classes, args.users, args.spawn_rate, args.run_time, name

@@ -9,7 +9,7 @@ PROFILE ?= default
 # chromium: the upload page's browser test.
 DEBIAN_PACKAGES := espeak-ng hunspell-ko sox chromium
 
-.PHONY: setup models serve test lint bench
+.PHONY: setup models serve test lint
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@command -v espeak-ng >/dev/null && command -v chromium >/dev/null && test -f /usr/share/hunspell/ko.dic || \

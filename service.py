@@ -21,22 +21,23 @@ from starlette.concurrency import run_in_threadpool
 from runners.audio_classifier import AudioClassifier
 from runners.corrector import Corrector
 from runners.text_classifier import TextClassifier
-from runners.whisper import SpeechToText
+from runners.whisper import Whisper
 from triage.analyze import Analysis, BatchAnalysis, BatchItem, analyze_clip
 from triage.audio import decode_audio
+from triage.audio_classifier.schemas import AudioPrediction
 from triage.config import get_settings
-from triage.correction.schemas import CorrectRequest, CorrectResponse, to_items
+from triage.corrector.schemas import CorrectRequest, CorrectResponse, to_items
 from triage.errors import TriageError
-from triage.fusion.model import MODEL_NAME as FUSION_MODEL
+from triage.fusion import MODEL_NAME as FUSION_MODEL
 from triage.fusion.model import LogisticFusion
 from triage.http_errors import install_error_handlers
+from triage.openapi_bodies import CLIP_WITH_TRANSCRIPT, CLIPS, ONE_CLIP
 from triage.overload import ConcurrencyLimit
 from triage.runner_calls import call_runner
-from triage.sound.schemas import AudioPrediction
-from triage.speech.schemas import Transcript
-from triage.text.model import validate_texts
-from triage.text.schemas import ClassifyTextRequest, ClassifyTextResponse, SentenceResult
+from triage.text_classifier.model import validate_texts
+from triage.text_classifier.schemas import ClassifyTextRequest, ClassifyTextResponse, SentenceResult
 from triage.uploads import AudioUpload, read_audio_uploads
+from triage.whisper.schemas import Transcript
 
 app = FastAPI(
     title="Korean emergency-speech triage",
@@ -70,7 +71,7 @@ UPLOAD_PAGE = (Path(__file__).parent / "triage" / "web" / "index.html").read_tex
 class Triage:
     """Public API of the triage server."""
 
-    speech_to_text = bentoml.depends(SpeechToText)
+    whisper = bentoml.depends(Whisper)
     audio_classifier = bentoml.depends(AudioClassifier)
     text_classifier = bentoml.depends(TextClassifier)
     corrector = bentoml.depends(Corrector)
@@ -86,7 +87,7 @@ class Triage:
         return await analyze_clip(
             clip,
             transcript,
-            speech_to_text=self.speech_to_text,
+            whisper=self.whisper,
             audio_classifier=self.audio_classifier,
             corrector=self.corrector,
             text_classifier=self.text_classifier,
@@ -98,7 +99,7 @@ class Triage:
         """A page to upload or record a clip and read the analysis."""
         return HTMLResponse(UPLOAD_PAGE)
 
-    @app.post("/analyze", response_model=Analysis, tags=["triage"])
+    @app.post("/analyze", response_model=Analysis, tags=["triage"], openapi_extra=CLIP_WITH_TRANSCRIPT)
     async def analyze(self, request: Request) -> Analysis:
         """Triage one call: audio as multipart field ``file``, optionally a known ``transcript`` field
         (which skips speech-to-text). Whisper and the sound model run concurrently; the text
@@ -109,7 +110,7 @@ class Triage:
             validate_texts([transcript])
         return await self._analyze(clip, transcript)
 
-    @app.post("/analyze/batch", response_model=BatchAnalysis, tags=["triage"])
+    @app.post("/analyze/batch", response_model=BatchAnalysis, tags=["triage"], openapi_extra=CLIPS)
     async def analyze_batch(self, request: Request) -> BatchAnalysis:
         """Triage many clips at once (several ``file`` parts); each gets its analysis or its own error."""
         uploads, _ = await read_audio_uploads(request)
@@ -130,14 +131,14 @@ class Triage:
 
         return BatchAnalysis(results=list(await asyncio.gather(*(one(u) for u in uploads))))
 
-    @app.post("/transcribe", response_model=Transcript, tags=["speech"])
+    @app.post("/transcribe", response_model=Transcript, tags=["speech"], openapi_extra=ONE_CLIP)
     async def transcribe(self, request: Request) -> Transcript:
         """Transcribe one clip sent as multipart field ``file`` (or as a raw ``audio/*`` body)."""
         clip = await _read_clip(request)
-        [transcript] = await call_runner(self.speech_to_text.to_async.transcribe, [clip])
+        [transcript] = await call_runner(self.whisper.to_async.transcribe, [clip])
         return transcript
 
-    @app.post("/classify/audio", response_model=AudioPrediction, tags=["sound"])
+    @app.post("/classify/audio", response_model=AudioPrediction, tags=["sound"], openapi_extra=ONE_CLIP)
     async def classify_audio(self, request: Request) -> AudioPrediction:
         """Classify the sound of one clip (calm, distress, alarm, impact), sent like ``/transcribe``."""
         clip = await _read_clip(request)

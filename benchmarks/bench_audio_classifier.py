@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.audio_data import SHARED_AUDIO, load_wave
-from triage.sound.features import FeatureParams, clip_windows
+from harness.shared_audio import SHARED_AUDIO
+from training.audio_classifier.real_clips import load_wave
+from triage.audio_classifier.features import FeatureParams, clip_windows
+from triage.device import set_torch_threads
 
 
 def real_clips(window_s: float) -> list[np.ndarray]:
@@ -160,12 +162,13 @@ def main() -> None:
         )
         print(f"batch ratio {on['clips_per_s'] / off['clips_per_s']:.2f}")
         return
+    from triage.audio_classifier import MODEL_NAME
+    from triage.audio_classifier.model import AudioClassifierModel
     from triage.model_store import get_model
-    from triage.sound.model import AudioClassifierModel
 
     if args.threads:
-        torch.set_num_threads(args.threads)
-    model = AudioClassifierModel.from_store(get_model("audio-classifier"))
+        set_torch_threads(args.threads)
+    model = AudioClassifierModel.from_store(get_model(MODEL_NAME))
     classify = model.predict
     where = f"in-process on {model.device}, {torch.get_num_threads()} torch threads"
     r = measure(classify, clips, args.batch)

@@ -1,32 +1,33 @@
 """ASR error-corrector figures: held-out CER before/after, guard on clean text, latency, batching.
 
-All figures go through :class:`~triage.correction.pipeline.CorrectionPipeline`, the code the
-``Corrector`` runner serves, with the ``error-corrector`` model of the store in use
-(``BENTOML_HOME``). With ``--whisper`` (and ``whisper-base`` in the same store) it also
+All figures go through :class:`~triage.corrector.pipeline.CorrectionPipeline`, the code the
+``Corrector`` runner serves, with the corrector model of the store in use
+(``BENTOML_HOME``). With ``--whisper`` (and Whisper in the same store) it also
 transcribes the real clips of ``../shared/audio/speech`` and reports CER against their
-reference transcripts before and after correction.
+reference transcripts before and after correction. With ``--dev`` it corrects Whisper's
+cached output for the corpus dev speakers (the clips the thresholds were tuned on; test
+speakers are ``benchmarks.eval_real``'s) and lists every clip it changed.
 
     python -m benchmarks.bench_corrector
-    python -m benchmarks.bench_corrector --limit 200 --whisper
+    python -m benchmarks.bench_corrector --limit 200 --whisper --dev
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import statistics
 import time
 from pathlib import Path
 
+from harness.shared_audio import SPEECH_DIR, read_manifest
+from training.corrector.corpus import load_corpus
+from training.corrector.pairs import held_out_pairs
+from training.corrector.real import real_cases, score_cases
 from triage.analyze import correction_items
-from triage.correction.corpus import load_corpus
-from triage.correction.guard import cer as raw_cer
-from triage.correction.noise import held_out_pairs
-from triage.correction.pipeline import CorrectionPipeline
+from triage.corrector.guard import edit_rate
+from triage.corrector.pipeline import CorrectionPipeline
 from triage.metrics import cer
-
-SPEECH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "audio" / "speech"
 
 
 def mean(values: list[float]) -> float:
@@ -46,15 +47,15 @@ def quality(pipeline: CorrectionPipeline, pairs: list[tuple[str, str]], clean: l
     after = [cer(r, f) for r, f in zip(refs, fixed, strict=True)]
     print(f"held-out noisy pairs: {len(pairs)} (sentences never trained on)")
     print(f"  CER before {mean(before):.4f}  after {mean(after):.4f}  (chars only, project metric)")
-    raw_b = mean([raw_cer(r, n) for r, n in zip(refs, noisy, strict=True)])
-    raw_a = mean([raw_cer(r, f) for r, f in zip(refs, fixed, strict=True)])
+    raw_b = mean([edit_rate(r, n) for r, n in zip(refs, noisy, strict=True)])
+    raw_a = mean([edit_rate(r, f) for r, f in zip(refs, fixed, strict=True)])
     print(f"  raw CER (spaces and punctuation counted) before {raw_b:.4f}  after {raw_a:.4f}")
     changed = [f != n for f, n in zip(fixed, noisy, strict=True)]
     better = sum(a < b for a, b in zip(after, before, strict=True))
     worse = sum(a > b for a, b in zip(after, before, strict=True))
     print(f"  changed {mean(changed):.1%} of sentences; better {better}, worse {worse}")
     print(f"  exactly restored: {sum(f == r for f, r in zip(fixed, refs, strict=True))}/{len(refs)}")
-    clean_cer = [raw_cer(c, k) for c, k in zip(clean, kept, strict=True)]
+    clean_cer = [edit_rate(c, k) for c, k in zip(clean, kept, strict=True)]
     n_changed = sum(c != k for c, k in zip(clean, kept, strict=True))
     print(f"clean held-out sentences: {len(clean)}: raw CER after {mean(clean_cer):.4f}, changed {n_changed}")
     for c, k in [(c, k) for c, k in zip(clean, kept, strict=True) if c != k][:5]:
@@ -89,14 +90,14 @@ def whisper_eval(pipeline: CorrectionPipeline) -> None:
     from triage.audio import decode_audio
     from triage.config import get_settings
     from triage.model_store import get_model, has_model
-    from triage.speech.engines import load_engine
+    from triage.whisper import MODEL_NAME as WHISPER
+    from triage.whisper.engines import load_engine
 
-    if not has_model("whisper-base"):
-        print("whisper: no whisper-base in this store (python -m training.import_whisper); skipped")
+    if not has_model(WHISPER):
+        print(f"whisper: no {WHISPER} in this store (python -m training.whisper.import_weights); skipped")
         return
-    with (SPEECH_DIR / "manifest.tsv").open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    engine = load_engine(Path(get_model("whisper-base").path), get_settings())
+    rows = read_manifest(SPEECH_DIR)
+    engine = load_engine(Path(get_model(WHISPER).path), get_settings())
     clips = [decode_audio((SPEECH_DIR / r["file"]).read_bytes(), "audio/wav") for r in rows]
     transcripts = engine.transcribe_batch(clips)
     items, owners = [], []
@@ -112,12 +113,22 @@ def whisper_eval(pipeline: CorrectionPipeline) -> None:
     after = [cer(r["transcript"], " ".join(c)) for r, c in zip(rows, corrected, strict=True)]
     changed = sum(o.corrected != o.original.strip() for o in outs)
     print(
-        f"whisper-base on {len(rows)} real clips: CER before {mean(before):.4f} after {mean(after):.4f}; "
+        f"{WHISPER} on {len(rows)} real clips: CER before {mean(before):.4f} after {mean(after):.4f}; "
         f"{changed}/{len(outs)} segments changed"
     )
     for r, t, c in zip(rows, transcripts, corrected, strict=True):
         if " ".join(c).strip() != t.text.strip():
             print(f"    {t.text!r} -> {' '.join(c)!r} (ref {r['transcript']!r})")
+
+
+def dev_eval(pipeline: CorrectionPipeline) -> None:
+    cases = real_cases("dev")
+    score = score_cases(pipeline, cases)
+    print(f"corpus dev speakers (Whisper's cached output): {score.summary()}")
+    for c, b, a, t in zip(cases, score.before, score.after, score.corrected, strict=True):
+        if t != c.whisper:
+            mark = "+" if a < b else "-" if a > b else "="
+            print(f"  {mark} {c.whisper!r} -> {t!r} (ref {c.reference!r})")
 
 
 def main() -> None:
@@ -127,7 +138,14 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="held-out pairs/sentences used (0: all)")
     parser.add_argument("--speed-segments", type=int, default=64)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--whisper", action="store_true", help="also correct whisper-base transcripts")
+    parser.add_argument(
+        "--whisper",
+        action="store_true",
+        help="also correct Whisper's transcripts of the 14 development clips",
+    )
+    parser.add_argument(
+        "--dev", action="store_true", help="also correct Whisper's output for the corpus dev speakers"
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -142,6 +160,8 @@ def main() -> None:
     speed(pipeline, [n for n, _ in pairs][: args.speed_segments], args.batch)
     if args.whisper:
         whisper_eval(pipeline)
+    if args.dev:
+        dev_eval(pipeline)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import re
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,20 +31,18 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from loadtest.payloads import ENDPOINTS, REPORTS, cycle, warm_up  # noqa: E402
-from loadtest.server import (  # noqa: E402
+from harness.server import (
     MemorySampler,
     ServeProcess,
     config_path,
     default_home,
     model_summary,
 )
+from loadtest.payloads import ENDPOINTS, REPORTS, cycle, warm_up
 
 RUNNER_OF = {
     "analyze": "triage",
-    "transcribe": "speech_to_text",
+    "transcribe": "whisper",
     "classify_text": "text_classifier",
     "classify_audio": "audio_classifier",
     "ec_correct": "corrector",

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
 
-import torch  # noqa: E402
-
-from triage.text.data import TEST_TSV, load_examples  # noqa: E402
-from triage.text.model import TextClassifierModel  # noqa: E402
+from training.text_classifier.data import TEST_TSV, load_examples
+from triage.device import set_torch_threads
+from triage.text_classifier.model import TextClassifierModel
 
 
 def main() -> None:
@@ -30,7 +27,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args()
     if args.threads:
-        torch.set_num_threads(args.threads)
+        set_torch_threads(args.threads)
     model = TextClassifierModel.from_store()
     texts = [ex.text for ex in load_examples(TEST_TSV)]
     batch = (texts * (args.batch // len(texts) + 1))[: args.batch]

@@ -10,7 +10,6 @@ where absolute times are noisy. Reads the real clips of ``../shared/audio/speech
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import time
 from dataclasses import replace
@@ -18,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.shared_audio import SPEECH_DIR, read_manifest
 from triage.audio import decode_audio
 from triage.config import SAMPLE_RATE, get_settings
 from triage.metrics import cer
 from triage.model_store import get_model
-from triage.speech.engines import load_engine
-
-SPEECH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "audio" / "speech"
+from triage.whisper.engines import load_engine
 
 
 def timed(fn, *args):
@@ -45,8 +43,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="repetitions of each measurement (best kept)")
     args = parser.parse_args()
 
-    with (SPEECH_DIR / "manifest.tsv").open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
+    rows = read_manifest(SPEECH_DIR)
     clips = [decode_audio((SPEECH_DIR / r["file"]).read_bytes()) for r in rows]
     audio_s = sum(c.shape[0] for c in clips) / SAMPLE_RATE
     model_dir = Path(get_model(get_settings().whisper_model).path)

@@ -25,10 +25,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_AUDIO = REPO.parent / "shared" / "audio"
-SPEECH_DIR = SHARED_AUDIO / "speech"
-SOUNDS_DIR = SHARED_AUDIO / "sounds"
+from harness.shared_audio import REPO, SOUNDS_DIR, SPEECH_DIR, read_manifest
+
 TEXT_TSV = REPO / "training" / "data" / "text" / "test.tsv"
 DEFAULT_CLIP = "emotiontts_neb00201.wav"
 
@@ -42,11 +40,6 @@ class Body:
     data: bytes
     content_type: str
     label: str
-
-
-def _manifest(directory: Path) -> list[dict[str, str]]:
-    with (directory / "manifest.tsv").open(encoding="utf-8") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
 
 
 def multipart(filename: str, data: bytes, content_type: str, fields: dict[str, str] | None = None) -> Body:
@@ -75,15 +68,15 @@ def _clip_body(path: Path) -> Body:
 def speech_bodies() -> list[Body]:
     """The clip(s) for ``/analyze`` and ``/transcribe``, chosen by ``LOADTEST_CLIP``."""
     choice = os.environ.get("LOADTEST_CLIP", DEFAULT_CLIP)
-    names = [row["file"] for row in _manifest(SPEECH_DIR)] if choice == "all" else [choice]
+    names = [row["file"] for row in read_manifest(SPEECH_DIR)] if choice == "all" else [choice]
     return [_clip_body(SPEECH_DIR / name) for name in names]
 
 
 @lru_cache(maxsize=1)
 def sound_bodies() -> list[Body]:
     """Every real clip (sounds and speech) for ``/classify/audio``: 0.5 s to 12.6 s, WAV and OGG."""
-    rows = [SOUNDS_DIR / r["file"] for r in _manifest(SOUNDS_DIR)]
-    rows += [SPEECH_DIR / r["file"] for r in _manifest(SPEECH_DIR)]
+    rows = [SOUNDS_DIR / r["file"] for r in read_manifest(SOUNDS_DIR)]
+    rows += [SPEECH_DIR / r["file"] for r in read_manifest(SPEECH_DIR)]
     return [_clip_body(p) for p in rows]
 
 

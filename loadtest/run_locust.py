@@ -23,17 +23,14 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
-from loadtest.payloads import REPO, REPORTS, warm_up  # noqa: E402
-from loadtest.server import (  # noqa: E402
+from harness.server import (
     MemorySampler,
     ServeProcess,
     config_path,
     default_home,
     model_summary,
 )
+from loadtest.payloads import REPO, REPORTS, warm_up
 
 USER_CLASSES = ["AnalyzeUser", "TranscribeUser", "ClassifyTextUser", "ClassifyAudioUser", "CorrectUser"]
 ENDPOINT_OF = {

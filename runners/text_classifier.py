@@ -1,7 +1,7 @@
 """``TextClassifier``: the Korean text classifier as its own adaptive-batching BentoML service.
 
 Concurrent ``classify`` calls are merged by BentoML's dispatcher into one list of texts,
-which :class:`triage.text.model.TextClassifierModel` scores as one padded batch.
+which :class:`triage.text_classifier.model.TextClassifierModel` scores as one padded batch.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ import bentoml
 from bentoml.exceptions import InvalidArgument
 
 from triage.config import RUNNER_CONNECTION, get_settings
+from triage.device import pick_device, set_torch_threads
 from triage.errors import TriageError
-from triage.text.model import MODEL_NAME, TextClassifierModel, pick_device
-from triage.text.schemas import TextPrediction
+from triage.text_classifier import MODEL_NAME
+from triage.text_classifier.model import TextClassifierModel
+from triage.text_classifier.schemas import TextPrediction
 
 settings = get_settings()
 
@@ -28,6 +30,7 @@ class TextClassifier:
     model_ref = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
 
     def __init__(self) -> None:
+        set_torch_threads(settings.text_classifier_threads)
         self.model = TextClassifierModel(Path(self.model_ref.path), device=pick_device(), settings=settings)
 
     @bentoml.api(batchable=settings.batching, max_batch_size=64, max_latency_ms=10_000)

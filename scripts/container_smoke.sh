@@ -177,7 +177,7 @@ if [ -z "$STORE" ]; then
     BENTOML_HOME=$STORE "$PY" -m training.build_models --profile test
     # The service needs all five (BentoModel); older build_models versions left fusion out.
     if ! BENTOML_HOME=$STORE "$BENTOML" models get fusion:latest >/dev/null 2>&1; then
-        BENTOML_HOME=$STORE "$PY" -m training.train_fusion --profile test
+        BENTOML_HOME=$STORE "$PY" -m training.fusion.train --profile test
     fi
     echo "models built in $((SECONDS - t)) s"
 else

@@ -7,7 +7,6 @@ the store (and its trained test models) between runs while developing.
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import subprocess
@@ -15,15 +14,16 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from loadtest.server import ServeProcess
+from harness.server import ServeProcess
+from harness.shared_audio import REPO
+from triage import whisper
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_AUDIO = REPO.parent / "shared" / "audio"
-SPEECH_DIR = SHARED_AUDIO / "speech"
-SOUNDS_DIR = SHARED_AUDIO / "sounds"
+if TYPE_CHECKING:  # BentoML is imported only once BENTOML_HOME is set below
+    import bentoml
 
 STORE = Path(os.environ.get("TRIAGE_TEST_STORE") or tempfile.mkdtemp(prefix="triage-test-store-"))
 # pytest loads this file as ``conftest`` and test modules import it as ``tests.conftest``:
@@ -31,12 +31,6 @@ STORE = Path(os.environ.get("TRIAGE_TEST_STORE") or tempfile.mkdtemp(prefix="tri
 os.environ["TRIAGE_TEST_STORE"] = str(STORE)
 os.environ["BENTOML_HOME"] = str(STORE)
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
-
-
-def read_manifest(directory: Path) -> list[dict[str, str]]:
-    """Rows of a shared ``manifest.tsv`` (fails loudly if the shared data is missing)."""
-    with (directory / "manifest.tsv").open(encoding="utf-8") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
 
 
 def build_models(*names: str) -> None:
@@ -48,6 +42,14 @@ def build_models(*names: str) -> None:
     )
 
 
+def stored_model(name: str) -> bentoml.Model:
+    """The test-profile model ``name`` from the test store, built first when it is missing."""
+    import bentoml
+
+    build_models(name)
+    return bentoml.models.get(f"{name}:latest")
+
+
 @pytest.fixture(scope="session")
 def model_store() -> Path:
     """The test session's BentoML home."""
@@ -57,10 +59,7 @@ def model_store() -> Path:
 @pytest.fixture(scope="session")
 def whisper_model(model_store: Path) -> Path:
     """Whisper base imported from the PyPI weight packages; returns the stored model's folder."""
-    import bentoml
-
-    build_models("whisper-base")
-    return Path(bentoml.models.get("whisper-base:latest").path)
+    return Path(stored_model(whisper.MODEL_NAME).path)
 
 
 class Server(ServeProcess):

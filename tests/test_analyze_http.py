@@ -1,20 +1,40 @@
 """``/analyze``, ``/analyze/batch`` and ``/ui`` over a real ``bentoml serve`` with every model of the graph.
 
-The served models are the test-profile ones (small, trained in the suite), so the share of
-correctly triaged real clips is bounded lower than the default models reach; the bound was
-measured on the 14 clips of ``shared/audio/speech``.
+The served models are the test-profile ones (small, trained in the suite). Their accuracy is
+bounded on calls drawn at test time (:func:`test_calls_beat_trivial_baselines`), not on the
+14 labelled clips of ``shared/audio/speech``: there always-normal scores 11/14 = 0.786 and
+the keyword rule (``harness.baselines``), on the server's own transcripts, 13/14 = 0.929, so
+a bound above the baselines would demand all 14 right, which the test-profile models do not
+reach. Their decisions are printed beside the baselines instead; the honest figures for the
+served models come from ``benchmarks/eval_real.py``.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import numpy as np
+import soundfile as sf
 
-from tests.conftest import SOUNDS_DIR, SPEECH_DIR, Server, read_manifest
+from harness.baselines import NORMAL, keyword_category
+from harness.shared_audio import REPO, SOUNDS_DIR, SPEECH_DIR, read_manifest
+from tests.conftest import Server
+from triage.config import SAMPLE_RATE
 
-MIN_CLIP_ACCURACY = 0.6
+HELDOUT_SENTENCES = REPO / "benchmarks" / "data" / "heldout_sentences.tsv"
+CALLS = {"per_class": 40, "utterances": 8, "seed": 2}
+"""Calls drawn at test time: held-out sentences over sound rebuilt from the held-out sources."""
+MIN_CALL_BALANCED_ACCURACY = 0.7
+"""Mean of emergency recall and normal specificity of the fused decision on those calls.
+
+Every constant answer scores 0.5; the keyword rule, reading the sentence, scores 0.656 on
+these calls (it cannot hear an alarm under a normal sentence, and misses emergencies told
+without its words).
+"""
 
 
 def analyze(server: Server, path, **fields) -> httpx.Response:
@@ -28,7 +48,7 @@ def analyze(server: Server, path, **fields) -> httpx.Response:
 
 def test_real_clips_get_expected_decisions(server: Server) -> None:
     rows = read_manifest(SPEECH_DIR)
-    correct = 0
+    decided, keyword = [], []
     for row in rows:
         response = analyze(server, SPEECH_DIR / row["file"])
         assert response.status_code == 200, response.text
@@ -43,21 +63,84 @@ def test_real_clips_get_expected_decisions(server: Server) -> None:
             "total",
         }
         assert body["speech"]["text"] == body["transcript"]
-        correct += decision["is_emergency"] == (row["label"] == "emergency")
         if decision["is_emergency"]:
             assert decision["category"] != "normal"
-    accuracy = correct / len(rows)
-    print(f"end-to-end accuracy on {len(rows)} real clips: {accuracy:.2f}")
-    assert accuracy >= MIN_CLIP_ACCURACY
+        decided.append(decision["is_emergency"])
+        keyword.append(keyword_category(body["corrected_transcript"]) != NORMAL)
+    truth = [row["label"] == "emergency" for row in rows]
+    right = sum(d == t for d, t in zip(decided, truth, strict=True))
+    rule = sum(k == t for k, t in zip(keyword, truth, strict=True))
+    print(
+        f"end-to-end on {len(rows)} labelled clips: {right} right; always normal "
+        f"{truth.count(False)}, keyword rule {rule}"
+    )
+
+
+def _wav(samples) -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, samples, SAMPLE_RATE, format="WAV")
+    return buf.getvalue()
+
+
+def test_calls_beat_trivial_baselines(server: Server) -> None:
+    """Held-out sentences (as client transcripts) over held-out sound: the fused decision vs the baselines.
+
+    A call is an emergency when its sentence is one or its sound is alarming (distress, alarm,
+    impact): the kinds and shares fusion is fitted on (``training.fusion.cases``), drawn here
+    from material no model trained or was tuned on.
+    """
+    from training.audio_classifier.dataset import LABELS, DataConfig, build_side
+    from training.fusion.cases import CALL_MIX, EMERGENCY_KINDS, accepted
+
+    with HELDOUT_SENTENCES.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    sound = build_side("heldout", DataConfig(0, CALLS["per_class"], CALLS["utterances"]), CALLS["seed"])
+    alarming = np.array([label != LABELS.index("calm") for label in sound.labels])
+    taken = np.array([accepted(wave) for wave in sound.waves])  # the server refuses near-silence
+    rng = np.random.default_rng(CALLS["seed"])
+    calls = []
+    for row in rows:  # every held-out sentence once, over sound drawn with fusion's shares
+        side = "normal" if row["category"] == NORMAL else "emergency"
+        loud = CALL_MIX[f"{side}+alarming"] / (CALL_MIX[f"{side}+alarming"] + CALL_MIX[f"{side}+calm"])
+        sound_side = "alarming" if rng.random() < loud else "calm"
+        clip = sound.waves[int(rng.choice(np.flatnonzero(taken & (alarming == (sound_side == "alarming")))))]
+        calls.append((row["text"], clip, f"{side}+{sound_side}" in EMERGENCY_KINDS))
+
+    def decide(call) -> bool:
+        text, clip, _ = call
+        response = httpx.post(
+            f"{server.url}/analyze",
+            files={"file": ("call.wav", _wav(clip), "audio/wav")},
+            data={"transcript": text},
+            timeout=300,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["decision"]["is_emergency"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        fused = np.array(list(pool.map(decide, calls)))
+    truth = np.array([emergency for _, _, emergency in calls])
+    keyword = np.array([keyword_category(text) != NORMAL for text, _, _ in calls])
+
+    def balanced(decided: np.ndarray) -> float:
+        return float((decided[truth].mean() + (~decided[~truth]).mean()) / 2)
+
+    print(f"{len(calls)} calls: fusion {balanced(fused):.3f}, keyword rule {balanced(keyword):.3f}")
+    assert balanced(fused) > MIN_CALL_BALANCED_ACCURACY
 
 
 def test_known_transcript_skips_speech_to_text(server: Server) -> None:
-    body = analyze(
-        server, SPEECH_DIR / "emotiontts_pma00006.wav", transcript="불이야! 119 불러 주세요!"
-    ).json()
+    transcript = "불이야! 119 불러 주세요!"
+    body = analyze(server, SPEECH_DIR / "emotiontts_pma00006.wav", transcript=transcript).json()
     assert body["transcript_source"] == "client" and body["speech"] is None
     assert "speech_to_text" not in body["timings_ms"]
-    assert body["text"]["label"] == "fire"
+    # the client's words reach the text model unchanged: the same answer as /classify/text
+    [alone] = httpx.post(f"{server.url}/classify/text", json={"sentences": [transcript]}, timeout=60).json()[
+        "results"
+    ]
+    assert body["corrected_transcript"] == transcript
+    assert body["text"]["label"] == alone["label"]
+    assert body["text"]["emergency_probability"] == alone["emergency_probability"]
 
 
 def test_sound_without_words_is_decided_by_audio(server: Server) -> None:

@@ -1,16 +1,19 @@
 """Audio classifier: held-out accuracy, one preprocessing path, real clips over HTTP, bad audio.
 
-The model is the ``--profile test`` build (about 40 s on two cores). Measured with seed 0:
-held-out accuracy 0.87 on 160 held-out clips (no source clip shared with training),
-accuracy 0.85 on the 26 real clips of ``shared/audio`` (0.67 on the 9 held-out ones). The
-bounds below leave margin for thread-count nondeterminism, not for regressions.
+The model is the ``--profile test`` build (well under a minute of training on two cores).
+Accuracy is bounded on held-out mixed clips (dev speakers' real voices, held-out real sounds,
+held-out espeak sentences, fresh synthetic sounds), four balanced classes, where answering
+one class every time scores 0.25. Real clips no training read (5 held-out sounds and the
+14 labelled development clips, 19 in all) carry no bound: always "calm" scores 13/19 = 0.684
+there (11/14 = 0.786 on the labelled clips alone), and the test-profile model lands within a
+clip or two of that (the three emergency clips are read speech, which the model is taught to
+hear as calm), so any bound above the baseline would fail on noise, not on regressions. Their
+figures are printed, and the serving path must reproduce training's.
 """
 
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -18,12 +21,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import REPO, SOUNDS_DIR, SPEECH_DIR, read_manifest
+from harness.shared_audio import SOUNDS_DIR, SPEECH_DIR, read_manifest
+from tests.conftest import stored_model
+from training.audio_classifier.real_clips import HELDOUT_SOUNDS
 from triage.audio import decode_audio
+from triage.audio_classifier import MODEL_NAME
 from triage.config import SAMPLE_RATE
 
-MIN_HELDOUT_ACCURACY = 0.75
-MIN_REAL_ACCURACY = 0.6
+MIN_HELDOUT_ACCURACY = 0.75  # always one class: 0.25 (balanced classes)
+FRESH_HELDOUT = {"per_class": 60, "utterances": 12, "seed": 101}
+"""A held-out set drawn at test time from the held-out sources with a seed training never used."""
+MIN_FRESH_HELDOUT_ACCURACY = 0.75  # always one class: 0.25 (balanced classes)
 
 REAL_FILES = [SOUNDS_DIR / r["file"] for r in read_manifest(SOUNDS_DIR)] + [
     SPEECH_DIR / r["file"] for r in read_manifest(SPEECH_DIR)
@@ -33,18 +41,13 @@ REAL_FILES = [SOUNDS_DIR / r["file"] for r in read_manifest(SOUNDS_DIR)] + [
 @pytest.fixture(scope="module")
 def audio_model(model_store: Path):
     """The test-profile audio classifier in the test store (trained once, then reused)."""
-    import bentoml
-
-    subprocess.run(
-        [sys.executable, "-m", "training.train_audio_classifier", "--profile", "test"], cwd=REPO, check=True
-    )
-    return bentoml.models.get("audio-classifier:latest")
+    return stored_model(MODEL_NAME)
 
 
 @pytest.fixture(scope="module")
 def classifier(audio_model):
     """The model exactly as the runner loads it (weights, label map, preprocessing from metadata)."""
-    from triage.sound.model import AudioClassifierModel
+    from triage.audio_classifier.model import AudioClassifierModel
 
     return AudioClassifierModel.from_store(audio_model, "cpu")
 
@@ -55,49 +58,79 @@ def real_clips() -> list[np.ndarray]:
     return [decode_audio(p.read_bytes()) for p in REAL_FILES]
 
 
-def test_heldout_split_shares_no_source_clip() -> None:
-    from training.audio_data import HELDOUT_REAL, LABELS, DataConfig, build_dataset, load_real_clips
+def _source_names(sources: list[str]) -> set[str]:
+    return {part for source in sources for part in source.split("+")}
 
-    real = load_real_clips()
-    for label in LABELS:  # every class has real clips on both sides of the split
-        assert any(c.label == label and c.name in HELDOUT_REAL for c in real), label
-        assert any(c.label == label and c.name not in HELDOUT_REAL for c in real), label
-    train, held, _ = build_dataset(DataConfig(per_class_train=30, per_class_heldout=15, utterances=8), seed=1)
-    real_train = {s for s in train.sources if s.startswith("real:")}
-    real_held = {s for s in held.sources if s.startswith("real:")}
-    assert real_train and real_held and not (real_train & real_held)
-    assert all(s.removeprefix("real:") in HELDOUT_REAL for s in real_held)
-    assert not set(train.sources) & set(held.sources)
+
+def test_heldout_split_shares_no_source_clip() -> None:
+    from harness.corpus import corpus_clips
+    from training.audio_classifier.dataset import DataConfig, build_dataset, build_side
+    from training.audio_classifier.real_clips import load_sound_clips
+
+    sounds = load_sound_clips()
+    for label in ("calm", "alarm", "impact"):  # every sound class has real clips on both sides
+        assert any(c.label == label and c.name in HELDOUT_SOUNDS for c in sounds), label
+        assert any(c.label == label and c.name not in HELDOUT_SOUNDS for c in sounds), label
+    cfg = DataConfig(per_class_train=30, per_class_heldout=15, utterances=8)
+    train, held = build_dataset(cfg, seed=1)
+    train_names, held_names = _source_names(train.sources), _source_names(held.sources)
+    assert not train_names & held_names
+    assert {n for n in held_names if n.startswith("real:")} <= {f"real:{n}" for n in HELDOUT_SOUNDS}
+    assert not {n for n in train_names if n.startswith("real:")} & {f"real:{n}" for n in HELDOUT_SOUNDS}
+    speaker_split = {f"corpus:{c.file}": c.split for c in corpus_clips()}
+    train_corpus = {n for n in train_names if n.startswith("corpus:")}
+    held_corpus = {n for n in held_names if n.startswith("corpus:")}
+    assert train_corpus and held_corpus  # real everyday voices on both sides, by speaker
+    assert {speaker_split[n] for n in train_corpus} == {"train"}
+    assert {speaker_split[n] for n in held_corpus} == {"dev"}
+    labelled = {r["file"] for r in read_manifest(SPEECH_DIR)}  # evaluation only: on neither side
+    assert not {n.split(":", 1)[1] for n in train_names | held_names} & labelled
+    again = build_side("heldout", cfg, seed=1)  # what fusion training rebuilds
+    assert again.sources == held.sources
+    assert all(np.array_equal(a, b) for a, b in zip(again.waves, held.waves, strict=True))
 
 
 def test_metrics_stored_with_model(audio_model) -> None:
     meta = audio_model.info.metadata
     metrics = meta["metrics"]
-    print({k: metrics[k] for k in ("heldout_accuracy", "real_accuracy", "real_heldout_accuracy")})
+    shown = ("heldout_accuracy", "unseen_real_accuracy", "labelled_accuracy", "dev_speech_calm_rate")
+    print({k: metrics[k] for k in shown})
     assert meta["labels"] == ["calm", "distress", "alarm", "impact"]
     assert metrics["heldout_accuracy"] > MIN_HELDOUT_ACCURACY
-    assert metrics["real_accuracy"] > MIN_REAL_ACCURACY
     confusion = np.array(metrics["heldout_confusion"])
     assert confusion.shape == (4, 4) and confusion.sum() == metrics["heldout_size"]
+    assert metrics["unseen_real_size"] == len(HELDOUT_SOUNDS) + len(read_manifest(SPEECH_DIR))
 
 
-def test_real_clips_accuracy_reproduced_in_process(classifier, audio_model, real_clips) -> None:
-    """The served path (decode_audio + runner model) reproduces training's real-clip accuracy."""
-    from training.audio_data import real_label
+def test_fresh_heldout_set_through_serving_path(classifier) -> None:
+    """A larger held-out set than the stored one, drawn now, classified the way the runner does."""
+    from training.audio_classifier.dataset import LABELS, DataConfig, build_side
 
-    kinds = {r["file"]: r["kind"] for r in read_manifest(SOUNDS_DIR)}
-    kinds |= {r["file"]: r["label"] for r in read_manifest(SPEECH_DIR)}
-    truth = [real_label(p.name, kinds[p.name]) for p in REAL_FILES]
-    preds = classifier.predict(real_clips)
-    accuracy = float(np.mean([p.label == t for p, t in zip(preds, truth, strict=True)]))
-    print(f"real-clip accuracy through the serving path: {accuracy:.3f}")
-    assert abs(accuracy - audio_model.info.metadata["metrics"]["real_accuracy"]) <= 2 / len(truth)
+    cfg = DataConfig(0, FRESH_HELDOUT["per_class"], FRESH_HELDOUT["utterances"])
+    held = build_side("heldout", cfg, FRESH_HELDOUT["seed"])
+    predicted = [LABELS.index(p.label) for p in classifier.predict(held.waves)]
+    accuracy = float(np.mean(np.asarray(predicted) == np.asarray(held.labels)))
+    print(f"fresh held-out accuracy {accuracy:.3f} on {len(predicted)} clips")
+    assert accuracy > MIN_FRESH_HELDOUT_ACCURACY
+
+
+def test_unseen_real_clips_accuracy_reproduced_in_process(classifier, audio_model) -> None:
+    """The served path (decode_audio + runner model) reproduces training's figure on unseen real clips."""
+    predictions = audio_model.info.metadata["real_predictions"]
+    paths = [SOUNDS_DIR / name for name in sorted(HELDOUT_SOUNDS)]
+    paths += [SPEECH_DIR / r["file"] for r in read_manifest(SPEECH_DIR)]
+    assert {p.name for p in paths} == set(predictions)
+    preds = classifier.predict([decode_audio(p.read_bytes()) for p in paths])
+    right = [p.label == predictions[path.name]["label"] for p, path in zip(preds, paths, strict=True)]
+    accuracy = float(np.mean(right))
+    print(f"unseen real-clip accuracy through the serving path: {accuracy:.3f} (always calm: 0.684)")
+    assert abs(accuracy - audio_model.info.metadata["metrics"]["unseen_real_accuracy"]) <= 1 / len(paths)
 
 
 def test_preprocessing_is_the_training_function(audio_model, real_clips) -> None:
     """The runner turns a clip into exactly the tensor training computed for it."""
     from runners.audio_classifier import AudioClassifier
-    from triage.sound.features import FeatureParams, clip_features
+    from triage.audio_classifier.features import FeatureParams, clip_features
 
     runner = AudioClassifier.inner()
     trained_with = FeatureParams.from_dict(audio_model.info.metadata["feature_params"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 
+import httpx
 import numpy as np
 import schemathesis
 import soundfile as sf
@@ -19,8 +20,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import Server
 from triage.audio import decode_audio
-from triage.correction.jamo import compose, decompose, phonetic_distance
 from triage.errors import TriageError
+from triage.jamo import compose, decompose, phonetic_distance
 
 FUZZ = settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 hangul = st.text(alphabet=st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3), max_size=12)
@@ -74,15 +75,36 @@ def test_phonetic_distance_is_a_distance(a: str, b: str) -> None:
         assert d > 0.0
 
 
+UPLOAD_ROUTES = ("/analyze", "/analyze/batch", "/transcribe", "/classify/audio")
+
+
+def test_openapi_documents_upload_bodies(server: Server) -> None:
+    """The upload routes read the request themselves; their form must still be in the served spec."""
+    spec = httpx.get(f"{server.url}/docs.json", timeout=10).json()
+    forms = {}
+    for path in UPLOAD_ROUTES:
+        content = spec["paths"][path]["post"]["requestBody"]["content"]
+        assert content["audio/*"]["schema"] == {"type": "string", "format": "binary"}
+        forms[path] = content["multipart/form-data"]["schema"]
+        assert forms[path]["required"] == ["file"]
+    analyze = forms["/analyze"]["properties"]
+    assert (analyze["file"]["type"], analyze["file"]["format"]) == ("string", "binary")
+    assert analyze["transcript"]["type"] == "string"
+    batch = forms["/analyze/batch"]["properties"]["file"]
+    assert batch["type"] == "array" and batch["items"]["format"] == "binary"
+
+
 def test_openapi_operations_never_answer_5xx(server: Server) -> None:
     schema = schemathesis.openapi.from_url(f"{server.url}/docs.json")
     tried = 0
+    media_types: dict[str, set[str]] = {}
     for result in schema.get_all_operations():
         operation = result.ok()
 
         @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def call(case) -> None:
+            media_types.setdefault(case.path, set()).add(str(case.media_type))
             response = case.call(base_url=server.url, timeout=120)
             assert response.status_code < 500, (
                 f"{case.method} {case.path}: {response.status_code} {response.text[:300]}"
@@ -90,6 +112,8 @@ def test_openapi_operations_never_answer_5xx(server: Server) -> None:
 
         call()
         tried += 1
-    print(f"schemathesis fuzzed {tried} operations")
+    print(f"schemathesis fuzzed {tried} operations; upload bodies sent: {media_types}")
     assert tried >= 8
+    for path in UPLOAD_ROUTES:
+        assert "multipart/form-data" in media_types[path], f"{path}: no multipart body generated"
     assert server.process.poll() is None

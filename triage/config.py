@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from triage.whisper import MODEL_NAME as WHISPER_MODEL_NAME
+
 SAMPLE_RATE = 16_000
 """Whisper and every other model here consume 16 kHz mono float32 audio."""
 
@@ -46,11 +48,30 @@ class Settings:
     """Clips whose RMS level is below this many dB full scale are refused as silent."""
     whisper_engine: str = field(default_factory=lambda: _env("WHISPER_ENGINE", "ctranslate2"))
     """``ctranslate2`` (faster-whisper, int8 on CPU) or ``openai`` (openai-whisper, PyTorch)."""
-    whisper_model: str = field(default_factory=lambda: _env("WHISPER_MODEL", "whisper-base"))
-    """Name of the Whisper model in the BentoML model store."""
+    whisper_model: str = field(default_factory=lambda: _env("WHISPER_MODEL", WHISPER_MODEL_NAME))
+    """Name of the Whisper model in the BentoML model store (``triage.whisper.MODEL_NAME``)."""
     whisper_language: str = field(default_factory=lambda: _env("WHISPER_LANGUAGE", "ko"))
     whisper_beam_size: int = field(default_factory=lambda: int(_env("WHISPER_BEAM_SIZE", "1")))
+    """Beam width (1: greedy). ``benchmarks.bench_whisper_decoding`` compares greedy with beam 5
+    (with VAD, since beam search can loop on windows without speech); greedy stays the default
+    because the corpus transcripts the text model, corrector and fusion learnt from are greedy."""
     whisper_word_timestamps: bool = field(default_factory=lambda: _env_bool("WHISPER_WORD_TIMESTAMPS", True))
+    whisper_temperature_fallback: bool = field(
+        default_factory=lambda: _env_bool("WHISPER_TEMPERATURE_FALLBACK", False)
+    )
+    """Re-decode windows whose text is too repetitive or improbable at rising temperatures, with
+    faster-whisper's own thresholds (``ctranslate2`` engine only). Off: one decode per window."""
+    whisper_initial_prompt: str = field(default_factory=lambda: _env("WHISPER_INITIAL_PROMPT", ""))
+    """Text Whisper reads as the preceding context of every window, biasing its vocabulary and
+    spelling toward it (empty: none)."""
+    whisper_hotwords: str = field(default_factory=lambda: _env("WHISPER_HOTWORDS", ""))
+    """Words placed ahead of the prompt to bias decoding toward them, faster-whisper's ``hotwords``
+    (empty: none; the ``openai`` engine prepends them to the prompt)."""
+    whisper_vad: bool = field(default_factory=lambda: _env_bool("WHISPER_VAD", False))
+    """Decode only what Silero VAD (its model ships inside the faster-whisper wheel) hears as
+    speech, so pauses, open lines and hum cannot make Whisper invent text, nor spend seconds
+    decoding it. Off (the default, as the models' training transcripts were made): every window
+    is decoded whole."""
     max_text_chars: int = field(default_factory=lambda: int(_env("MAX_TEXT_CHARS", "2000")))
     """Texts longer than this many characters are refused (413); shorter ones are cut by tokens."""
     max_sentences: int = field(default_factory=lambda: int(_env("MAX_SENTENCES", "128")))
@@ -71,6 +92,16 @@ class Settings:
     """Most clips one ``/analyze/batch`` request may carry."""
     max_concurrency: int = field(default_factory=lambda: int(_env("MAX_CONCURRENCY", "64")))
     """Requests in flight beyond which the API answers 503 ``overloaded`` at once (0: no limit)."""
+    whisper_threads: int = field(default_factory=lambda: int(_env("WHISPER_THREADS", "0")))
+    """CTranslate2 intra-op threads of the Whisper runner (0: one per core the process may use)."""
+    text_classifier_threads: int = field(default_factory=lambda: int(_env("TEXT_CLASSIFIER_THREADS", "0")))
+    """PyTorch threads of the text classifier runner (0: one per core)."""
+    audio_classifier_threads: int = field(default_factory=lambda: int(_env("AUDIO_CLASSIFIER_THREADS", "1")))
+    """PyTorch threads of the audio classifier runner. One: a 0.3 M-parameter network gains
+    nothing from more, and on a CPU shared with Whisper, threads spinning on both cores thrash."""
+    corrector_threads: int = field(default_factory=lambda: int(_env("CORRECTOR_THREADS", "1")))
+    """PyTorch threads of the corrector runner and its training. One: its batches are short,
+    and spinning OpenMP threads lose to the other runners' processes on a small CPU."""
     batching: bool = field(default_factory=lambda: _env_bool("BATCHING", True))
     """Adaptive batching switch for benchmarks: off means every runner sees batches of one."""
 

@@ -2,16 +2,29 @@
 
 Every model of the graph is saved with ``bentoml.models.create`` and found again by name;
 this module holds the few helpers around that so runners stay thin and a missing model
-fails with an instruction instead of a stack trace.
+fails with an instruction instead of a stack trace. BentoML is imported inside the
+functions: tests and harnesses read :data:`GRAPH_MODELS` before they set ``BENTOML_HOME``,
+and BentoML fixes its home when first imported.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import bentoml
-from bentoml.exceptions import NotFound
+from triage import audio_classifier, corrector, fusion, text_classifier, whisper
+
+GRAPH_MODELS: tuple[str, ...] = (
+    whisper.MODEL_NAME,
+    audio_classifier.MODEL_NAME,
+    text_classifier.MODEL_NAME,
+    corrector.MODEL_NAME,
+    fusion.MODEL_NAME,
+)
+"""Store names of every model ``service:Triage`` loads, in the order they are built."""
+
+if TYPE_CHECKING:
+    import bentoml
 
 
 class ModelMissingError(RuntimeError):
@@ -20,6 +33,9 @@ class ModelMissingError(RuntimeError):
 
 def get_model(name: str) -> bentoml.Model:
     """The latest version of model ``name``, or a :class:`ModelMissingError` naming the fix."""
+    import bentoml
+    from bentoml.exceptions import NotFound
+
     try:
         return bentoml.models.get(f"{name}:latest")
     except NotFound as exc:
@@ -31,6 +47,9 @@ def get_model(name: str) -> bentoml.Model:
 
 def has_model(name: str) -> bool:
     """Whether any version of ``name`` is in the store (used to keep model building idempotent)."""
+    import bentoml
+    from bentoml.exceptions import NotFound
+
     try:
         bentoml.models.get(f"{name}:latest")
     except NotFound:
@@ -43,12 +62,3 @@ def store_path() -> Path:
     from bentoml._internal.configuration.containers import BentoMLContainer
 
     return Path(BentoMLContainer.bentoml_home.get()) / "models"
-
-
-def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks so multi-hundred-MB weights stay out of memory."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(chunk_size):
-            digest.update(block)
-    return digest.hexdigest()

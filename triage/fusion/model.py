@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from triage.audio_classifier.schemas import AudioPrediction
+from triage.fusion.dispatch import agency_for
 from triage.fusion.schemas import Decision, Evidence
-from triage.sound.schemas import AudioPrediction
-from triage.text.labels import NORMAL_LABEL
-from triage.text.schemas import TextPrediction
+from triage.text_classifier import NORMAL_LABEL
+from triage.text_classifier.schemas import TextPrediction
 
-MODEL_NAME = "fusion"
 FUSION_JSON = "fusion.json"
 EPS = 1e-4
 
@@ -80,10 +80,13 @@ def make_decision(
     text_probabilities = text.probabilities if text else {}
     kinds = {k: v for k, v in text_probabilities.items() if k != NORMAL_LABEL}
     category = max(kinds, key=kinds.__getitem__) if is_emergency and kinds else NORMAL_LABEL
+    subtype = text.subtype if text is not None and is_emergency and text.label == category else None
     return Decision(
         is_emergency=is_emergency,
         emergency_probability=round(min(max(probability, 0.0), 1.0), 6),
         category=category,
+        subtype=subtype,
+        agency=agency_for(category if kinds else None, is_emergency),
         category_probabilities=text_probabilities,
         method=method,
         evidence=Evidence(text=text, audio=audio),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from triage.sound.schemas import AudioPrediction
-from triage.text.schemas import TextPrediction
+from triage.audio_classifier.schemas import AudioPrediction
+from triage.text_classifier.schemas import TextPrediction
 
 
 class Evidence(BaseModel):
@@ -21,6 +21,12 @@ class Decision(BaseModel):
     is_emergency: bool
     emergency_probability: float = Field(ge=0.0, le=1.0)
     category: str = Field(description="Text category: 'normal' unless is_emergency.")
+    subtype: str | None = Field(
+        None, description="The text model's subtype of the category (crime: robbery, theft, sexual, ...)."
+    )
+    agency: str | None = Field(
+        None, description="Who to dispatch: '112' (police), '119' (fire, rescue, EMS) or '112+119'."
+    )
     category_probabilities: dict[str, float]
     method: str = Field(
         description="'logistic' (the trained fusion model), 'audio_only' (no speech heard) or "

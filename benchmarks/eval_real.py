@@ -1,0 +1,256 @@
+"""The honest evaluation: every figure on material no model trained or was tuned on.
+
+Three sets, each through the same code path as ``POST /analyze`` (``triage.analyze``, with
+the models of the store loaded in this process instead of behind HTTP):
+
+- **corpus test speakers** (``harness.corpus``, split ``test``): everyday read speech, all
+  of it normal, so every emergency verdict is a false alarm. Whisper runs live with the
+  served settings (``--cached`` takes ``training/data/corpus/whisper.jsonl`` instead:
+  faster, but greedy decoding, as the cache was made); the sound model hears the clip
+  itself. Also Whisper's CER, the CER after correction, and how many clips the corrector
+  made better and worse.
+- **held-out sentences** (``benchmarks/data/heldout_sentences.tsv``): hand-written
+  emergencies of every category (and hard-negative normal sentences), text only, never read
+  by any training script.
+- **labelled clips** (``../shared/audio/speech``): the 14 development clips, Whisper live.
+
+Each set is scored for the text model alone, the sound model alone, the fusion, and the
+trivial baselines (``harness.baselines``) on the same text.
+
+    BENTOML_HOME=~/bentoml python -m benchmarks.eval_real
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from harness.baselines import NORMAL, baseline_predictions
+from harness.corpus import corpus_clips
+from harness.shared_audio import SPEECH_DIR, read_manifest
+from training.corpus_transcripts import load_transcripts
+from triage.analyze import Analysis, analyze_clip
+from triage.audio import decode_audio
+from triage.audio_classifier import MODEL_NAME as AUDIO_MODEL
+from triage.audio_classifier.model import AudioClassifierModel
+from triage.config import get_settings
+from triage.corrector.pipeline import CorrectionPipeline
+from triage.fusion import MODEL_NAME as FUSION_MODEL
+from triage.fusion.model import LogisticFusion
+from triage.metrics import cer
+from triage.model_store import get_model
+from triage.text_classifier.model import TextClassifierModel
+from triage.whisper.engines import load_engine
+from triage.whisper.schemas import Transcript
+
+HELDOUT_SENTENCES = Path(__file__).resolve().parent / "data" / "heldout_sentences.tsv"
+
+
+class LocalModel:
+    """A model in this process posing as a ``bentoml.depends`` handle (``.to_async.<method>``)."""
+
+    def __init__(self, **methods: Callable[[list], list]) -> None:
+        async def wrap(fn: Callable[[list], list], items: list) -> list:
+            return fn(items)
+
+        self.to_async = SimpleNamespace(
+            **{name: (lambda items, fn=fn: wrap(fn, items)) for name, fn in methods.items()}
+        )
+
+
+@dataclass
+class Models:
+    """The served models of one store, loaded once."""
+
+    whisper: Any = field(init=False)
+    corrector: CorrectionPipeline = field(init=False)
+    text: TextClassifierModel = field(init=False)
+    audio: AudioClassifierModel = field(init=False)
+    fusion: LogisticFusion = field(init=False)
+
+    def __post_init__(self) -> None:
+        settings = get_settings()
+        self.corrector = CorrectionPipeline.from_store()
+        self.text = TextClassifierModel.from_store()
+        self.audio = AudioClassifierModel.from_store(get_model(AUDIO_MODEL))
+        self.fusion = LogisticFusion.load(Path(get_model(FUSION_MODEL).path))
+        self.whisper = load_engine(Path(get_model(settings.whisper_model).path), settings)
+
+    def analyze(self, clip: np.ndarray, transcript: Transcript | None = None) -> Analysis:
+        """``/analyze`` on one clip; ``transcript`` stands in for Whisper when it is cached."""
+        speech = (
+            LocalModel(transcribe=lambda clips: [transcript])
+            if transcript is not None
+            else LocalModel(transcribe=self.whisper.transcribe_batch)
+        )
+        return asyncio.run(
+            analyze_clip(
+                clip,
+                None,
+                whisper=speech,
+                audio_classifier=LocalModel(classify=self.audio.predict),
+                corrector=LocalModel(correct=self.corrector.correct),
+                text_classifier=LocalModel(classify=self.text.classify),
+                fusion=self.fusion,
+            )
+        )
+
+
+@dataclass
+class Scores:
+    """Categories predicted for one set by every method, beside the truth."""
+
+    truth: list[str]
+    predicted: dict[str, list[str]] = field(default_factory=dict)
+
+    def row(self, method: str) -> dict[str, float | int | None]:
+        pairs = list(zip(self.truth, self.predicted[method], strict=True))
+        normal = [p for t, p in pairs if t == NORMAL]
+        emergency = [(t, p) for t, p in pairs if t != NORMAL]
+        return {
+            "n": len(pairs),
+            "false_alarm_rate": _mean([p != NORMAL for p in normal]),
+            "emergency_recall": _mean([p != NORMAL for _, p in emergency]),
+            "category_accuracy": _mean([p == t for t, p in emergency]),
+        }
+
+
+def _mean(values: Sequence[bool]) -> float | None:
+    return round(float(np.mean(values)), 4) if values else None
+
+
+def text_category(analysis: Analysis) -> str:
+    text = analysis.text
+    if text is None or not text.is_emergency:
+        return NORMAL
+    return max((k for k in text.probabilities if k != NORMAL), key=text.probabilities.__getitem__)
+
+
+def audio_category(analysis: Analysis) -> str:
+    """The sound model knows no categories: an emergency verdict names its sound class."""
+    return analysis.audio.label if analysis.audio.distress_probability >= 0.5 else NORMAL
+
+
+def fusion_category(analysis: Analysis) -> str:
+    return analysis.decision.category if analysis.decision.is_emergency else NORMAL
+
+
+def score_analyses(truth: list[str], analyses: list[Analysis]) -> Scores:
+    scores = Scores(truth)
+    scores.predicted["text model"] = [text_category(a) for a in analyses]
+    scores.predicted["sound model"] = [audio_category(a) for a in analyses]
+    scores.predicted["fusion"] = [fusion_category(a) for a in analyses]
+    scores.predicted.update(baseline_predictions([a.corrected_transcript for a in analyses]))
+    return scores
+
+
+def corpus_test(models: Models, limit: int | None, cached: bool) -> tuple[Scores, dict[str, float | int]]:
+    """Corpus test speakers through ``/analyze``'s path, plus the corrector's effect on them."""
+    transcripts = {r.file: r.transcript for r in load_transcripts("test")} if cached else {}
+    clips = corpus_clips("test")[:limit]
+    analyses, before, after, better, worse, changed, segments = [], [], [], 0, 0, 0, 0
+    for clip in tqdm(clips, desc="corpus test speakers", unit="clip"):
+        audio = decode_audio(clip.path.read_bytes(), "audio/flac")
+        analysis = models.analyze(audio, transcripts.get(clip.file))
+        analyses.append(analysis)
+        b, a = cer(clip.transcript, analysis.transcript), cer(clip.transcript, analysis.corrected_transcript)
+        before.append(b)
+        after.append(a)
+        segments += len(analysis.corrections)
+        changed += sum(c.corrected != c.original for c in analysis.corrections)
+        better += a < b
+        worse += a > b
+    correction = {
+        "clips": len(clips),
+        "segments": segments,
+        "segments_changed": changed,
+        "whisper_cer": round(float(np.mean(before)), 4),
+        "corrected_cer": round(float(np.mean(after)), 4),
+        "clips_better": int(better),
+        "clips_worse": int(worse),
+    }
+    return score_analyses([NORMAL] * len(clips), analyses), correction
+
+
+def heldout_sentences(models: Models) -> Scores:
+    """Hand-written held-out sentences, text model alone (no audio, so no fusion)."""
+    with HELDOUT_SENTENCES.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    texts = [r["text"] for r in rows]
+    scores = Scores([r["category"] for r in rows])
+    predictions = models.text.classify(texts)
+    scores.predicted["text model"] = [
+        max((k for k in p.probabilities if k != NORMAL), key=p.probabilities.__getitem__)
+        if p.is_emergency
+        else NORMAL
+        for p in predictions
+    ]
+    scores.predicted.update(baseline_predictions(texts))
+    return scores
+
+
+def labelled_clips(models: Models) -> Scores:
+    """The 14 labelled development clips, Whisper live."""
+    rows = read_manifest(SPEECH_DIR)
+    analyses = [
+        models.analyze(decode_audio((SPEECH_DIR / r["file"]).read_bytes(), "audio/wav"))
+        for r in tqdm(rows, desc="labelled clips", unit="clip")
+    ]
+    truth = [r["category"] if r["label"] == "emergency" else NORMAL for r in rows]
+    return score_analyses(truth, analyses)
+
+
+def print_table(results: dict[str, Scores]) -> list[dict]:
+    rows = []
+    print(f"\n{'set':<24} {'method':<17} {'n':>4} {'false alarms':>13} {'recall':>7} {'category':>9}")
+    for name, scores in results.items():
+        for method in scores.predicted:
+            row = {"set": name, "method": method, **scores.row(method)}
+            rows.append(row)
+
+            def fmt(value: float | None) -> str:
+                return "-" if value is None else f"{value:.3f}"
+
+            print(
+                f"{name:<24} {method:<17} {row['n']:>4} {fmt(row['false_alarm_rate']):>13} "
+                f"{fmt(row['emergency_recall']):>7} {fmt(row['category_accuracy']):>9}"
+            )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--limit", type=int, default=None, help="corpus test clips to use (default: all)")
+    parser.add_argument("--skip-clips", action="store_true", help="leave out the 14 labelled clips (Whisper)")
+    parser.add_argument("--cached", action="store_true", help="corpus: cached greedy transcripts, not live")
+    parser.add_argument("--json", type=Path, help="also write the table and corrector figures here")
+    args = parser.parse_args(argv)
+    models = Models()
+    results: dict[str, Scores] = {}
+    corpus_scores, correction = corpus_test(models, args.limit, args.cached)
+    results["corpus test speakers"] = corpus_scores
+    results["held-out sentences"] = heldout_sentences(models)
+    if not args.skip_clips:
+        results["labelled clips"] = labelled_clips(models)
+    rows = print_table(results)
+    print("\ncorrector on corpus test speakers:", json.dumps(correction))
+    if args.json:
+        args.json.write_text(
+            json.dumps({"table": rows, "correction": correction}, indent=2), encoding="utf-8"
+        )
+
+
+if __name__ == "__main__":
+    main()

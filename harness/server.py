@@ -1,0 +1,228 @@
+"""Start and stop a real ``bentoml serve service:Triage`` for load runs, and watch its memory.
+
+The server gets a free loopback port, the given ``BENTOML_HOME`` and extra environment
+(``TRIAGE_BATCHING``, ``TRIAGE_WHISPER_ENGINE``), runs in its own session so the whole
+process tree (arbiter, API worker, one process per runner) is stopped through the id of
+the process started here, and is never reachable from outside the machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+from harness.shared_audio import REPO
+from triage.model_store import GRAPH_MODELS as MODELS
+
+
+def default_home() -> Path:
+    """``$BENTOML_HOME`` or BentoML's default ``~/bentoml``."""
+    return Path(os.environ.get("BENTOML_HOME") or Path.home() / "bentoml")
+
+
+def latest_version(home: Path, name: str) -> str | None:
+    """Newest stored version of ``name`` (BentoML writes the ``latest`` pointer lazily, so not read)."""
+    versions = sorted((home / "models" / name).glob("*/model.yaml"), key=lambda p: p.stat().st_mtime)
+    return versions[-1].parent.name if versions else None
+
+
+def check_store(home: Path) -> None:
+    """Fail with the commands that build what is missing, rather than with a serve traceback."""
+    missing = [m for m in MODELS if latest_version(home, m) is None]
+    if missing:
+        raise SystemExit(
+            f"models missing from {home}/models: {', '.join(missing)}. Build them with\n"
+            f"  BENTOML_HOME={home} .venv/bin/python -m training.build_models --profile default"
+        )
+
+
+def model_summary(home: Path) -> str:
+    """``name:version (profile)`` of each served model, for the report."""
+    import yaml
+
+    out = []
+    for name in MODELS:
+        version = latest_version(home, name)
+        info = home / "models" / name / version / "model.yaml"
+        profile = "?"
+        if info.exists():
+            labels = (yaml.safe_load(info.read_text()) or {}).get("labels") or {}
+            profile = labels.get("profile", "-")
+        out.append(f"{name}:{version} ({profile})")
+    return ", ".join(out)
+
+
+def config_path(value: str) -> Path | None:
+    """``--bentoml-config`` argument: a BentoML YAML config (e.g. ``services.<runner>.workers``
+    or ``threads`` overrides, to try values without editing ``runners/``), or ``none``."""
+    return None if value.lower() in {"", "none"} else Path(value)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServeProcess:
+    """``bentoml serve service:Triage`` on ``127.0.0.1:<free port>``; use as a context manager."""
+
+    def __init__(
+        self,
+        home: Path,
+        env: dict[str, str] | None = None,
+        timeout_s: float = 600,
+        bentoml_config: Path | None = None,
+    ) -> None:
+        self.home = home
+        self.env = {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True", **(env or {})}
+        self.env.pop("BENTOML_CONFIG", None)
+        if bentoml_config is not None:
+            self.env["BENTOML_CONFIG"] = str(bentoml_config.resolve())
+        self.timeout_s = timeout_s
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        fd, name = tempfile.mkstemp(prefix="triage-load-serve-", suffix=".log")
+        os.close(fd)
+        self.log_path = Path(name)
+
+    def __enter__(self) -> ServeProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        check_store(self.home)
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "bentoml",
+                    "serve",
+                    "service:Triage",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.started = time.monotonic()
+        deadline = time.monotonic() + self.timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"bentoml serve exited:\n{self.logs()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    self.ready_s = time.monotonic() - self.started
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        self.stop()
+        raise TimeoutError(f"server not ready after {self.timeout_s} s:\n{self.logs()}")
+
+    def logs(self, tail: int = 5000) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")[-tail:]
+
+    def tree(self) -> list[psutil.Process]:
+        """The server process and all its descendants (workers of every service)."""
+        if self.process is None:
+            return []
+        try:
+            root = psutil.Process(self.process.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def stop(self) -> None:
+        """Stop the server and every process it started, by their ids.
+
+        SIGTERM goes to the server's process group (its id is the id of the process started
+        here). BentoML starts the API worker in a session of its own, outside that group, and
+        that worker does not always exit on its own when the arbiter stops, so the process
+        tree is noted first and whatever of it survives is terminated, then killed, by id.
+        """
+        if self.process is None:
+            return
+        tree = self.tree()[1:]
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        alive = [p for p in tree if p.is_running()]
+        for p in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.terminate()
+        _, alive = psutil.wait_procs(alive, timeout=10)
+        for p in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        psutil.wait_procs(alive, timeout=10)
+        if not os.environ.get("LOADTEST_KEEP_LOGS"):  # failures already raised with the log's tail
+            self.log_path.unlink(missing_ok=True)
+
+
+class MemorySampler:
+    """Peak of the RSS (and PSS) summed over a server's process tree, sampled in a thread.
+
+    RSS summed over processes counts pages shared between them (libraries, forked memory)
+    once per process, so it overstates the real footprint; PSS splits shared pages between
+    their users and sums to the true total. Both are reported.
+    """
+
+    def __init__(self, server: ServeProcess, interval_s: float = 1.0) -> None:
+        self.server = server
+        self.interval_s = interval_s
+        self.peak_rss = 0
+        self.peak_pss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> None:
+        rss = pss = 0
+        for p in self.server.tree():
+            try:
+                full = p.memory_full_info()
+                rss += full.rss
+                pss += getattr(full, "pss", full.rss)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        self.peak_rss = max(self.peak_rss, rss)
+        self.peak_pss = max(self.peak_pss, pss)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.sample()
+
+    def __enter__(self) -> MemorySampler:
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()

@@ -1,0 +1,56 @@
+"""Whisper's cached transcripts of the real corpus (``training/data/corpus/whisper.jsonl``).
+
+Written once by ``python -m training.whisper.transcribe_corpus``; read by every trainer that
+learns from real Whisper output (text classifier, corrector, fusion) and by the evaluation.
+Each record carries its speaker's split (``harness.corpus``): trainers take ``train`` or
+``dev`` records only, and only those whose sentence no later split reads
+(``harness.corpus.text_disjoint_clips``), so no test sentence is learnt from another voice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.corpus import Split, text_disjoint_clips
+from training import DATA_DIR
+from triage.whisper.schemas import Transcript
+
+TRANSCRIPTS = DATA_DIR / "corpus" / "whisper.jsonl"
+
+
+@dataclass(frozen=True)
+class CorpusTranscript:
+    """One corpus clip's reference and Whisper's transcript of it."""
+
+    file: str
+    speaker: str
+    split: Split
+    reference: str
+    transcript: Transcript
+
+
+def load_transcripts(split: Split | None = None, path: Path = TRANSCRIPTS) -> list[CorpusTranscript]:
+    """Records of one split (or all), in file order; an error naming the command if missing.
+
+    ``train`` and ``dev`` keep only their text-disjoint clips; ``test`` and ``None`` keep all.
+    """
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `python -m training.whisper.transcribe_corpus`.")
+    allowed = {c.file for c in text_disjoint_clips(split)} if split in ("train", "dev") else None
+    records = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            if (split is None or r["split"] == split) and (allowed is None or r["file"] in allowed):
+                records.append(
+                    CorpusTranscript(
+                        r["file"],
+                        r["speaker"],
+                        r["split"],
+                        r["reference"],
+                        Transcript.model_validate(r["transcript"]),
+                    )
+                )
+    return records

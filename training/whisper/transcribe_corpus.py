@@ -1,0 +1,63 @@
+"""Transcribe the real read-speech corpus with the served Whisper engine, once, into a data file.
+
+Whisper's own output on real Korean speech is training material for two models: the text
+classifier learns everyday speech *as Whisper writes it* (errors included), and the
+corrector learns, and is tuned on, real (Whisper output, reference) pairs. Transcribing
+the 904 clips takes about half an hour on 2 CPU cores, too long for every fresh
+``make serve``, so the result is kept in ``training/data/corpus/whisper.jsonl``: one line
+per clip with the reference, the speaker's split and the full transcript (segments, word
+probabilities). Run again after changing the Whisper model or its decoding settings.
+
+    BENTOML_HOME=~/bentoml python -m training.whisper.transcribe_corpus
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tqdm import tqdm
+
+from harness.corpus import corpus_clips
+from training.corpus_transcripts import TRANSCRIPTS
+from triage.audio import decode_audio
+from triage.config import get_settings
+from triage.model_store import get_model
+from triage.whisper.engines import load_engine
+
+OUTPUT = TRANSCRIPTS
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument("--batch", type=int, default=1, help="clips per engine call")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    model = get_model(settings.whisper_model)
+    engine = load_engine(Path(model.path), settings)
+    clips = corpus_clips()
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    with args.output.open("w", encoding="utf-8") as out:
+        for start in tqdm(range(0, len(clips), args.batch), desc="transcribe corpus", unit="batch"):
+            batch = clips[start : start + args.batch]
+            audio = [decode_audio(c.path.read_bytes(), "audio/flac") for c in batch]
+            for clip, transcript in zip(batch, engine.transcribe_batch(audio), strict=True):
+                record = {
+                    "file": clip.file,
+                    "speaker": clip.speaker,
+                    "split": clip.split,
+                    "subset": clip.subset,
+                    "reference": clip.transcript,
+                    "whisper": {"model": str(model.tag), "beam_size": settings.whisper_beam_size},
+                    "transcript": transcript.model_dump(),
+                }
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    print(f"wrote {len(clips)} transcripts to {args.output}")
+
+
+if __name__ == "__main__":
+    main()

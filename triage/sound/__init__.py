@@ -1,1 +1,0 @@
-"""Audio classifier: shared preprocessing, the ResNet, inference helper and output schema."""

@@ -1,1 +1,0 @@
-"""Speech to text: Whisper weights, the two inference engines and their output schema."""

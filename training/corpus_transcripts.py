@@ -5,6 +5,8 @@ learns from real Whisper output (text classifier, corrector, fusion) and by the 
 Each record carries its speaker's split (``harness.corpus``): trainers take ``train`` or
 ``dev`` records only, and only those whose sentence no later split reads
 (``harness.corpus.text_disjoint_clips``), so no test sentence is learnt from another voice.
+The file holds only what Whisper wrote; references come from the shared corpus manifest,
+read in place, so none of the shared data is copied into the repository.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.corpus import Split, text_disjoint_clips
+from harness.corpus import Split, corpus_clips, text_disjoint_clips
 from training import DATA_DIR
 from triage.whisper.schemas import Transcript
 
@@ -39,6 +41,7 @@ def load_transcripts(split: Split | None = None, path: Path = TRANSCRIPTS) -> li
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `python -m training.whisper.transcribe_corpus`.")
     allowed = {c.file for c in text_disjoint_clips(split)} if split in ("train", "dev") else None
+    references = {c.file: c.transcript for c in corpus_clips()}
     records = []
     with path.open(encoding="utf-8") as f:
         for line in f:
@@ -49,7 +52,7 @@ def load_transcripts(split: Split | None = None, path: Path = TRANSCRIPTS) -> li
                         r["file"],
                         r["speaker"],
                         r["split"],
-                        r["reference"],
+                        references[r["file"]],
                         Transcript.model_validate(r["transcript"]),
                     )
                 )

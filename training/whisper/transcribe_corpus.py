@@ -5,7 +5,7 @@ classifier learns everyday speech *as Whisper writes it* (errors included), and 
 corrector learns, and is tuned on, real (Whisper output, reference) pairs. Transcribing
 the 904 clips takes about half an hour on 2 CPU cores, too long for every fresh
 ``make serve``, so the result is kept in ``training/data/corpus/whisper.jsonl``: one line
-per clip with the reference, the speaker's split and the full transcript (segments, word
+per clip with the speaker's split and the full transcript (segments, word
 probabilities). Run again after changing the Whisper model or its decoding settings.
 
     BENTOML_HOME=~/bentoml python -m training.whisper.transcribe_corpus
@@ -51,7 +51,6 @@ def main(argv: list[str] | None = None) -> None:
                     "speaker": clip.speaker,
                     "split": clip.split,
                     "subset": clip.subset,
-                    "reference": clip.transcript,
                     "whisper": {"model": str(model.tag), "beam_size": settings.whisper_beam_size},
                     "transcript": transcript.model_dump(),
                 }

@@ -50,6 +50,7 @@ from triage.fusion.model import LogisticFusion
 from triage.metrics import cer
 from triage.model_store import get_model
 from triage.text_classifier.model import TextClassifierModel
+from triage.text_classifier.schemas import TextPrediction
 from triage.whisper.engines import load_engine
 from triage.whisper.schemas import Transcript
 
@@ -129,8 +130,8 @@ def _mean(values: Sequence[bool]) -> float | None:
     return round(float(np.mean(values)), 4) if values else None
 
 
-def text_category(analysis: Analysis) -> str:
-    text = analysis.text
+def text_category(text: TextPrediction | None) -> str:
+    """The text model's verdict: its most probable emergency category, or normal."""
     if text is None or not text.is_emergency:
         return NORMAL
     return max((k for k in text.probabilities if k != NORMAL), key=text.probabilities.__getitem__)
@@ -147,7 +148,7 @@ def fusion_category(analysis: Analysis) -> str:
 
 def score_analyses(truth: list[str], analyses: list[Analysis]) -> Scores:
     scores = Scores(truth)
-    scores.predicted["text model"] = [text_category(a) for a in analyses]
+    scores.predicted["text model"] = [text_category(a.text) for a in analyses]
     scores.predicted["sound model"] = [audio_category(a) for a in analyses]
     scores.predicted["fusion"] = [fusion_category(a) for a in analyses]
     scores.predicted.update(baseline_predictions([a.corrected_transcript for a in analyses]))
@@ -189,12 +190,7 @@ def heldout_sentences(models: Models) -> Scores:
     texts = [r["text"] for r in rows]
     scores = Scores([r["category"] for r in rows])
     predictions = models.text.classify(texts)
-    scores.predicted["text model"] = [
-        max((k for k in p.probabilities if k != NORMAL), key=p.probabilities.__getitem__)
-        if p.is_emergency
-        else NORMAL
-        for p in predictions
-    ]
+    scores.predicted["text model"] = [text_category(p) for p in predictions]
     scores.predicted.update(baseline_predictions(texts))
     return scores
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import bentoml
 import numpy as np
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -25,6 +25,8 @@ from runners.whisper import Whisper
 from triage.analyze import Analysis, BatchAnalysis, BatchItem, analyze_clip
 from triage.audio import decode_audio
 from triage.audio_classifier.schemas import AudioPrediction
+from triage.calls.endpoint import serve_call
+from triage.calls.session import Runners
 from triage.config import get_settings
 from triage.corrector.schemas import CorrectRequest, CorrectResponse, to_items
 from triage.errors import TriageError
@@ -166,6 +168,15 @@ class Triage:
         return CorrectResponse(
             request_id=body.request_id, model_version=body.model_version, segments=segments
         )
+
+    @app.websocket("/calls")
+    async def calls(self, websocket: WebSocket) -> None:
+        """A live call: PCM frames in; partials, segments, sounds, triage, one alert, a summary out
+        (protocol in docs/LIVE_CALLS.md)."""
+        runners = Runners(
+            self.whisper, self.audio_classifier, self.corrector, self.text_classifier, self.fusion
+        )
+        await serve_call(websocket, runners, self.settings.whisper_language)
 
 
 Triage.add_asgi_middleware(ConcurrencyLimit, limit=get_settings().max_concurrency)

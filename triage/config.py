@@ -104,6 +104,40 @@ class Settings:
     and spinning OpenMP threads lose to the other runners' processes on a small CPU."""
     batching: bool = field(default_factory=lambda: _env_bool("BATCHING", True))
     """Adaptive batching switch for benchmarks: off means every runner sees batches of one."""
+    call_max_seconds: float = field(default_factory=lambda: float(_env("CALL_MAX_SECONDS", "1800")))
+    """Longest live call (``WS /calls``), in audio seconds and in wall seconds; then it is closed 4009."""
+    call_max_concurrent: int = field(default_factory=lambda: int(_env("CALL_MAX_CONCURRENT", "16")))
+    """Live calls one API worker serves at once; the next is refused with close code 1013."""
+    call_idle_timeout_s: float = field(default_factory=lambda: float(_env("CALL_IDLE_TIMEOUT_S", "10")))
+    """A live call that sends nothing for this long is closed (4008)."""
+    call_min_frame_ms: float = field(default_factory=lambda: float(_env("CALL_MIN_FRAME_MS", "20")))
+    call_max_frame_ms: float = field(default_factory=lambda: float(_env("CALL_MAX_FRAME_MS", "1000")))
+    """Audio per binary frame of a live call; other sizes are refused (4006)."""
+    call_sample_rates: tuple[int, ...] = field(
+        default_factory=lambda: tuple(
+            int(r) for r in _env("CALL_SAMPLE_RATES", "8000,16000,22050,24000,32000,44100,48000").split(",")
+        )
+    )
+    """PCM sample rates a live call may declare (resampled to 16 kHz); others are refused (4004)."""
+    call_silence_ms: float = field(default_factory=lambda: float(_env("CALL_SILENCE_MS", "700")))
+    """Silence that ends an utterance of a live call (then it is decoded and committed). Longer
+    than the pause at a comma, so Whisper hears whole sentences, whose context it needs."""
+    call_min_speech_ms: float = field(default_factory=lambda: float(_env("CALL_MIN_SPEECH_MS", "150")))
+    """Utterances with less speech than this are dropped as clicks or breaths."""
+    call_max_utterance_s: float = field(default_factory=lambda: float(_env("CALL_MAX_UTTERANCE_S", "20")))
+    """An utterance without a pause is cut here, within Whisper's 30-s window."""
+    call_vad_floor_dbfs: float = field(default_factory=lambda: float(_env("CALL_VAD_FLOOR_DBFS", "-45")))
+    call_vad_margin_db: float = field(default_factory=lambda: float(_env("CALL_VAD_MARGIN_DB", "10")))
+    """A 30 ms hop is speech above the floor and this far above the line's running noise level."""
+    call_partial_interval_s: float = field(
+        default_factory=lambda: float(_env("CALL_PARTIAL_INTERVAL_S", "1.0"))
+    )
+    """New audio of the open utterance after which it is re-decoded for a ``partial``."""
+    call_sound_window_s: float = field(default_factory=lambda: float(_env("CALL_SOUND_WINDOW_S", "4")))
+    call_sound_hop_s: float = field(default_factory=lambda: float(_env("CALL_SOUND_HOP_S", "2")))
+    """The sound model hears the last ``window`` seconds of the call every ``hop`` seconds."""
+    call_context_chars: int = field(default_factory=lambda: int(_env("CALL_CONTEXT_CHARS", "300")))
+    """Corrected text of the latest segments the text classifier reads at each update."""
 
 
 @lru_cache(maxsize=1)

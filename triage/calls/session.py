@@ -53,8 +53,11 @@ from triage.text_classifier.schemas import TextPrediction
 from triage.whisper.schemas import Transcript
 
 SOUND_CONTEXT_WINDOWS = 3
-"""Sound windows averaged into the audio evidence of a decision: the last few seconds, so a
-scream is judged with its surroundings rather than diluted over a long call."""
+"""Sound windows averaged into the audio evidence of a decision: the few seconds up to the
+moment decided on, so a scream is judged with its surroundings rather than diluted over a long call."""
+SOUND_HISTORY = 64
+"""Sound windows kept per call: enough to find those of an utterance decoded late (a client
+streaming faster than real time runs the sound model ahead of Whisper)."""
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -134,7 +137,7 @@ class CallSession:
         self.next_window_at = self.window_samples  # whole windows, as the sound model was trained on
         self.window_end = 0
         self.segments: list[SegmentEvent] = []
-        self.sounds: deque[AudioPrediction] = deque(maxlen=SOUND_CONTEXT_WINDOWS)
+        self.sounds: deque[tuple[float, AudioPrediction]] = deque(maxlen=SOUND_HISTORY)
         self.text: TextPrediction | None = None
         self.peak: Decision | None = None
         self.alert: Alert | None = None
@@ -347,7 +350,7 @@ class CallSession:
         [prediction] = await self.times.run(
             "audio_classifier", call_runner(self.runners.audio_classifier.to_async.classify, [window.audio])
         )
-        self.sounds.append(prediction)
+        self.sounds.append((window.start_s, prediction))
         await self.emit(
             Sound,
             window.end_s,
@@ -359,6 +362,11 @@ class CallSession:
         )
         await self._update("sound", window.end_s, window.queued_at)
 
+    def _sound_evidence(self, call_time_s: float) -> AudioPrediction:
+        """The last few sound windows that began before ``call_time_s`` (the first one if none did)."""
+        before = [p for start_s, p in self.sounds if start_s < call_time_s] or [self.sounds[0][1]]
+        return mean_prediction(before[-SOUND_CONTEXT_WINDOWS:])
+
     async def _update(self, trigger: str, call_time_s: float, heard_at: float) -> None:
         """Fuse the latest text and sound evidence; keep the call's strongest decision; alert once."""
         if not self.sounds:
@@ -366,7 +374,7 @@ class CallSession:
         if trigger == "sound" and self.text is None and (self.segmenter.open is not None or self.closed):
             return  # words are being decoded: the segment decides with them, not the sound alone
         started = time.perf_counter()
-        audio = mean_prediction(list(self.sounds))
+        audio = self._sound_evidence(call_time_s)
         fusion = self.runners.fusion
         decision = fusion.decide(self.text, audio) if self.text is not None else audio_only(audio)
         entry = self.times.stages.setdefault("fusion", {"calls": 0, "total_ms": 0.0, "max_ms": 0.0})

@@ -218,3 +218,46 @@ def test_server_keeps_serving_and_writes_nothing(calls_server: Server) -> None:
     assert response.status_code == 200
     assert httpx.get(f"{calls_server.url}/readyz", timeout=10).status_code == 200
     assert temp_entries(calls_server) == before
+
+
+def test_browser_live_mode_in_headless_chromium(calls_server: Server, tmp_path: Path) -> None:
+    """The upload page's live mode with the emergency call as Chromium's fake microphone."""
+    import shutil
+
+    import soundfile as sf
+    from playwright.sync_api import sync_playwright
+
+    pcm, rate = call_audio(EMERGENCY_CALL)
+    microphone = tmp_path / "call.wav"
+    sf.write(microphone, pcm, rate, subtype="PCM_16")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium") or "/usr/bin/chromium",  # Debian's, from `make setup`
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={microphone}%noloop",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        page = browser.new_page()
+        page.goto(f"{calls_server.url}/ui")
+        page.click("#live")
+        page.wait_for_function(
+            "document.getElementById('live-verdict').textContent.includes('ALERT')", timeout=180_000
+        )
+        page.click("#live")  # hang up
+        page.wait_for_function(
+            "document.getElementById('status').textContent.includes('call ended')", timeout=120_000
+        )
+        verdict = page.inner_text("#live-verdict")
+        transcript = page.inner_text("#live-transcript")
+        status = page.inner_text("#status")
+        browser.close()
+    assert "ALERT" in verdict
+    assert "도둑" in transcript
+    assert "segments" in status

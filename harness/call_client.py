@@ -63,6 +63,21 @@ class CallResult:
         found = self.of("summary")
         return found[0] if found else None
 
+    def sent_at(self, call_time_s: float, chunk_ms: int = CHUNK_MS) -> float:
+        """Client time at which the frame holding ``call_time_s`` of audio was sent."""
+        index = int(np.ceil(call_time_s * 1000 / chunk_ms)) - 1
+        return self.sent_s[min(max(index, 0), len(self.sent_s) - 1)]
+
+    def segment_latencies(self, silence_s: float) -> list[float]:
+        """Per segment: seconds from the end of its speech (its end less the VAD's closing
+        silence) to its arrival: the committed-text latency a caller's words see."""
+        return [s["received_s"] - self.sent_at(max(s["end"] - silence_s, 0.0)) for s in self.of("segment")]
+
+    def alert_delay(self) -> float | None:
+        """Seconds from the end of the decisive utterance (or sound window) to the ``alert``."""
+        alerts = self.of("alert")
+        return alerts[0]["received_s"] - self.sent_at(alerts[0]["call_time_s"]) if alerts else None
+
 
 def ws_url(http_url: str) -> str:
     return http_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/calls"

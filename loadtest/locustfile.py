@@ -11,6 +11,7 @@ a failure here, not a "valid" answer). Users are closed-loop with no think time 
 default (each sends its next request as soon as the previous one returns), which is what
 measures capacity; ``LOADTEST_WAIT_S=<seconds>`` adds a constant pause between requests.
 Payloads: see :mod:`loadtest.payloads` (``LOADTEST_CLIP`` picks the speech clip).
+``LiveCallUser`` streams real-time calls over ``WS /calls`` instead of posting.
 """
 
 from __future__ import annotations
@@ -18,14 +19,18 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+import time
 from pathlib import Path
 
-from locust import constant, task
+from locust import User, constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # locust imports this file by path
 
+from harness.call_client import call_audio, run_call, ws_url  # noqa: E402
+from harness.shared_audio import SPEECH_DIR  # noqa: E402
 from loadtest.payloads import ENDPOINTS, Body, cycle  # noqa: E402
+from triage.config import get_settings  # noqa: E402
 
 WAIT_S = float(os.environ.get("LOADTEST_WAIT_S", "0"))
 _offsets = itertools.count()
@@ -92,3 +97,43 @@ class CorrectUser(_EndpointUser):
     """``POST /ec/correct``: one ASR segment per request."""
 
     endpoint = "ec_correct"
+
+
+class LiveCallUser(User):
+    """``WS /calls``: one real-time call after another, made of development clips with pauses.
+
+    Each call is one ``WS /calls`` entry (its wall time; it fails without a summary), and each of
+    its segments one ``WS /calls segment`` entry whose response time is the committed-text
+    latency (end of the utterance's speech to the segment), so Locust's percentiles are the
+    latency figures. ``LOADTEST_CALL_CLIPS`` (comma-separated file names) picks the clips.
+    """
+
+    wait_time = constant(WAIT_S)
+    clips = os.environ.get(
+        "LOADTEST_CALL_CLIPS", "emotiontts_lmy02120.wav,emotiontts_pmc00008.wav,emotiontts_pml00009.wav"
+    )
+
+    def on_start(self) -> None:
+        self.pcm, self.rate = call_audio([SPEECH_DIR / name for name in self.clips.split(",")])
+        self.silence_s = get_settings().call_silence_ms / 1000
+
+    def fire(self, name: str, seconds: float, length: int, error: str | None = None) -> None:
+        self.environment.events.request.fire(
+            request_type="WS",
+            name=name,
+            response_time=seconds * 1000,
+            response_length=length,
+            exception=RuntimeError(error) if error else None,
+            context={},
+        )
+
+    @task
+    def call(self) -> None:
+        started = time.monotonic()
+        result = run_call(ws_url(self.host or ""), self.pcm, self.rate, speed=1.0)
+        errors = result.of("error")
+        why = errors[0]["code"] if errors else "no summary"
+        failure = None if result.summary else f"close {result.close_code}: {why}"
+        self.fire("/calls", time.monotonic() - started, len(result.events), failure)
+        for latency in result.segment_latencies(self.silence_s):
+            self.fire("/calls segment", latency, 0)

@@ -32,13 +32,21 @@ from harness.server import (
 )
 from loadtest.payloads import REPO, REPORTS, warm_up
 
-USER_CLASSES = ["AnalyzeUser", "TranscribeUser", "ClassifyTextUser", "ClassifyAudioUser", "CorrectUser"]
+USER_CLASSES = [
+    "AnalyzeUser",
+    "TranscribeUser",
+    "ClassifyTextUser",
+    "ClassifyAudioUser",
+    "CorrectUser",
+    "LiveCallUser",
+]
 ENDPOINT_OF = {
     "AnalyzeUser": "analyze",
     "TranscribeUser": "transcribe",
     "ClassifyTextUser": "classify_text",
     "ClassifyAudioUser": "classify_audio",
     "CorrectUser": "ec_correct",
+    "LiveCallUser": "transcribe",  # a call decodes with Whisper: warm it up like /transcribe
 }
 
 

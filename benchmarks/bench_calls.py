@@ -1,0 +1,202 @@
+"""Live calls (``WS /calls``) over a real server: accuracy, latency, alert delay, capacity, faults.
+
+    .venv/bin/python -m benchmarks.bench_calls --home /tmp/default-store \\
+        [--calls 1 2 4] [--modes on off] [--accuracy-speed 4] [--skip-accuracy] [--fault]
+
+For each batching mode (``TRIAGE_BATCHING=1`` then ``0``, one server after the other):
+
+- **accuracy** (batching on only): every development clip of ``shared/audio/speech`` streamed
+  alone at ``--accuracy-speed`` x real time; mean CER of the streamed transcript against
+  ``/transcribe`` of the same clip, and of both against the manifest's reference;
+- **latency and alert delay** (1 call in real time): the latency call (the three emergency clips,
+  then four normal ones, one second of silence after each) streamed once. Committed-text latency
+  is the time from the end of an utterance's speech (its ``segment`` end less the VAD's closing
+  silence) to the ``segment`` event; the alert delay is the time from the end of the decisive
+  utterance or sound window to the ``alert``; and the time to the first ``partial``;
+- **capacity**: N simultaneous real-time copies of the latency call (started 1 s apart), for each
+  N of ``--calls``: p50/p95 committed-text latency over all their segments, calls that ended
+  without a summary. The largest N whose p95 stays within 5 s is the capacity of that mode.
+
+``--fault`` then kills the Whisper runner in the middle of a call and reports how the call
+ended (``error`` event and close code, or a summary) and how long until ``/readyz`` answers again.
+A JSON report goes to ``loadtest/reports/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from harness.call_client import CallResult, call_audio, read_pcm, run_call, ws_url
+from harness.server import ServeProcess, default_home, model_summary
+from harness.shared_audio import SPEECH_DIR, read_manifest
+from loadtest.payloads import REPORTS
+from triage.config import get_settings
+from triage.metrics import cer
+
+LATENCY_CALL = [
+    SPEECH_DIR / f"emotiontts_{n}.wav"
+    for n in ("lmy02120", "pmc00008", "pfp00004", "pml00009", "neb00201", "nec00101", "pma00006")
+]
+CAPACITY_P95_S = 5.0
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"n": 0}
+    return {
+        "n": len(values),
+        "p50_s": round(float(np.percentile(values, 50)), 3),
+        "p95_s": round(float(np.percentile(values, 95)), 3),
+    }
+
+
+def accuracy(url: str, speed: float) -> dict[str, Any]:
+    rows = read_manifest(SPEECH_DIR)
+    streamed_vs_whole, whole_vs_ref, streamed_vs_ref = [], [], []
+    for row in rows:
+        path = SPEECH_DIR / row["file"]
+        whole = httpx.post(
+            f"{url}/transcribe", files={"file": (path.name, path.read_bytes(), "audio/wav")}, timeout=300
+        ).json()["text"]
+        pcm, rate = read_pcm(path, silence_s=1.0)
+        result = run_call(ws_url(url), pcm, rate, speed=speed)
+        streamed = result.summary["transcript"] if result.summary else ""
+        streamed_vs_whole.append(cer(whole, streamed))
+        whole_vs_ref.append(cer(row["transcript"], whole))
+        streamed_vs_ref.append(cer(row["transcript"], streamed))
+        print(f"  {row['file']}: streamed vs /transcribe {streamed_vs_whole[-1]:.3f}", flush=True)
+    return {
+        "clips": len(rows),
+        "speed": speed,
+        "cer_streamed_vs_transcribe": round(float(np.mean(streamed_vs_whole)), 4),
+        "cer_transcribe_vs_reference": round(float(np.mean(whole_vs_ref)), 4),
+        "cer_streamed_vs_reference": round(float(np.mean(streamed_vs_ref)), 4),
+    }
+
+
+def one_call(url: str, silence_s: float) -> dict[str, Any]:
+    pcm, rate = call_audio(LATENCY_CALL)
+    result = run_call(ws_url(url), pcm, rate, speed=1.0)
+    partials = result.of("partial")
+    summary = result.summary or {}
+    return {
+        "call_s": round(len(pcm) / rate, 2),
+        "segment_latency": percentiles(result.segment_latencies(silence_s)),
+        "alert_delay_s": result.alert_delay(),
+        "alert_call_time_s": summary.get("alert_call_time_s"),
+        "first_partial_s": round(partials[0]["received_s"], 3) if partials else None,
+        "server_timings_ms": summary.get("timings_ms"),
+    }
+
+
+def capacity(url: str, calls: int, silence_s: float) -> dict[str, Any]:
+    pcm, rate = call_audio(LATENCY_CALL)
+    results: list[CallResult] = []
+
+    def call(delay: float) -> None:
+        time.sleep(delay)
+        results.append(run_call(ws_url(url), pcm, rate, speed=1.0, timeout_s=600))
+
+    threads = [threading.Thread(target=call, args=(i * 1.0,)) for i in range(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    latencies = [x for r in results for x in r.segment_latencies(silence_s)]
+    return {
+        "calls": calls,
+        "segment_latency": percentiles(latencies),
+        "without_summary": sum(r.summary is None for r in results),
+        "load_avg": round(os.getloadavg()[0], 2),
+    }
+
+
+def fault(server: ServeProcess) -> dict[str, Any]:
+    """Kill the Whisper runner mid-call; report the call's end and the time to ready again."""
+    pcm, rate = call_audio(LATENCY_CALL)
+    holder: list[CallResult] = []
+    url = ws_url(server.url)
+    thread = threading.Thread(target=lambda: holder.append(run_call(url, pcm, rate, speed=1.0)))
+    thread.start()
+    time.sleep(6)
+    victims = [p for p in server.tree() if "whisper" in " ".join(p.cmdline())]
+    killed_at = time.monotonic()
+    for p in victims:
+        os.kill(p.pid, signal.SIGKILL)
+    thread.join(600)
+    result = holder[0]
+    ready_after = None
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=5).status_code == 200:
+                ready_after = round(time.monotonic() - killed_at, 1)
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(2)
+    errors = result.of("error")
+    return {
+        "killed_processes": len(victims),
+        "close_code": result.close_code,
+        "error": errors[0]["code"] if errors else None,
+        "summary": result.summary is not None,
+        "ready_again_after_s": ready_after,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", type=Path, default=default_home())
+    parser.add_argument("--calls", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--modes", nargs="+", default=["on", "off"], choices=["on", "off"])
+    parser.add_argument("--accuracy-speed", type=float, default=4.0)
+    parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--fault", action="store_true")
+    args = parser.parse_args()
+    silence_s = get_settings().call_silence_ms / 1000
+    report: dict[str, Any] = {"models": model_summary(args.home), "cpus": os.cpu_count(), "modes": {}}
+    print(f"models: {report['models']}", flush=True)
+    for mode in args.modes:
+        env = {"TRIAGE_BATCHING": "1" if mode == "on" else "0", "TRIAGE_CALL_MAX_CONCURRENT": "64"}
+        with ServeProcess(args.home, env=env) as server:
+            out: dict[str, Any] = {}
+            run_call(ws_url(server.url), *read_pcm(LATENCY_CALL[0], 1.0), speed=0)  # warm-up
+            if mode == "on" and not args.skip_accuracy:
+                out["accuracy"] = accuracy(server.url, args.accuracy_speed)
+                print(f"[{mode}] accuracy {out['accuracy']}", flush=True)
+            if mode == "on":
+                out["one_call"] = one_call(server.url, silence_s)
+                print(f"[{mode}] one call {out['one_call']}", flush=True)
+            out["capacity"] = []
+            for n in args.calls:
+                row = capacity(server.url, n, silence_s)
+                out["capacity"].append(row)
+                print(f"[{mode}] {row}", flush=True)
+            rows = out["capacity"]
+            held = [r["calls"] for r in rows if r["segment_latency"].get("p95_s", 1e9) <= CAPACITY_P95_S]
+            out["capacity_calls"] = max(held, default=0)
+            if mode == "on" and args.fault:
+                out["fault"] = fault(server)
+                print(f"[{mode}] fault {out['fault']}", flush=True)
+            report["modes"][mode] = out
+    capacities = {m: report["modes"][m]["capacity_calls"] for m in report["modes"]}
+    print(f"capacity (calls with committed-text p95 <= {CAPACITY_P95_S:g} s): {capacities}")
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    path = REPORTS / f"bench_calls_{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(f"report: {path}")
+
+
+if __name__ == "__main__":
+    main()

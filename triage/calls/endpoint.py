@@ -17,7 +17,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from triage.calls.frames import FrameDecoder, check_start
-from triage.calls.protocol import CallError, CloseCode, ErrorEvent, parse_json, parse_start
+from triage.calls.protocol import CallError, CloseCode, Disconnected, ErrorEvent, parse_json, parse_start
 from triage.calls.session import CallSession, Runners
 from triage.config import Settings, get_settings
 
@@ -32,10 +32,6 @@ class CallSlots:
 
 
 SLOTS = CallSlots()
-
-
-class Disconnected(Exception):
-    """The client went away; nothing more can be sent."""
 
 
 async def serve_call(websocket: WebSocket, runners: Runners, language: str) -> None:
@@ -66,6 +62,9 @@ async def serve_call(websocket: WebSocket, runners: Runners, language: str) -> N
             await _close(websocket, error.close)
     except (Disconnected, WebSocketDisconnect):
         pass  # the caller hung up without 'stop': drop the call
+    except Exception:
+        logger.exception("live call failed")
+        await _close(websocket, CloseCode.INTERNAL_ERROR)
     finally:
         if session is not None:
             await session.cancel()

@@ -47,6 +47,10 @@ class CallError(Exception):
         self.message = message
 
 
+class Disconnected(Exception):
+    """The client went away: nothing more can be sent to it."""
+
+
 # ---- client to server -------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ heard earlier, and the ``alert`` goes out once, on the first crossing.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections import deque
@@ -33,6 +34,7 @@ from triage.calls.protocol import (
     Alert,
     CallError,
     CloseCode,
+    Disconnected,
     ErrorEvent,
     Event,
     Partial,
@@ -59,6 +61,7 @@ SOUND_HISTORY = 64
 """Sound windows kept per call: enough to find those of an utterance decoded late (a client
 streaming faster than real time runs the sound model ahead of Whisper)."""
 
+logger = logging.getLogger("triage")
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -138,7 +141,7 @@ class CallSession:
         self.window_end = 0
         self.segments: list[SegmentEvent] = []
         self.sounds: deque[tuple[float, AudioPrediction]] = deque(maxlen=SOUND_HISTORY)
-        self.text: TextPrediction | None = None
+        self.texts: list[TextPrediction] = []
         self.peak: Decision | None = None
         self.alert: Alert | None = None
         self.time_to_alert_s: float | None = None
@@ -221,7 +224,12 @@ class CallSession:
             await worker()
         except asyncio.CancelledError:
             raise
+        except Disconnected:
+            if self.failure is None:
+                self.failure = CallError(CloseCode.NORMAL, "disconnected", "The client went away.")
+                self.failed.set()
         except Exception as exc:  # noqa: BLE001 - any runner failure ends this call, not the server
+            logger.warning("call %s: %s", self.call_id, exc, exc_info=True)
             if self.failure is None:
                 self.failure = CallError(
                     CloseCode.INTERNAL_ERROR, "runner_failed", f"A model runner failed: {type(exc).__name__}"
@@ -325,10 +333,15 @@ class CallSession:
         )
         assert isinstance(segment, SegmentEvent)
         self.segments.append(segment)
-        context = self._context()
-        if context:
-            [self.text] = await self.times.run(
-                "text_classifier", call_runner(self.runners.text_classifier.to_async.classify, [context])
+        # The sentence alone and with the sentences before it: context shows what one sentence
+        # cannot ("he is not breathing" after "my father fell"), and a plain sentence is not
+        # diluted by calm talk around it. One runner call carries both.
+        readings = list(
+            dict.fromkeys(t for t in (segment.corrected_text or segment.text, self._context()) if t)
+        )
+        if readings:
+            self.texts = await self.times.run(
+                "text_classifier", call_runner(self.runners.text_classifier.to_async.classify, readings)
             )
         await self._update("segment", utterance.end_s, closed_at)
 
@@ -371,12 +384,13 @@ class CallSession:
         """Fuse the latest text and sound evidence; keep the call's strongest decision; alert once."""
         if not self.sounds:
             return
-        if trigger == "sound" and self.text is None and (self.segmenter.open is not None or self.closed):
+        if trigger == "sound" and not self.texts and (self.segmenter.open is not None or self.closed):
             return  # words are being decoded: the segment decides with them, not the sound alone
         started = time.perf_counter()
         audio = self._sound_evidence(call_time_s)
         fusion = self.runners.fusion
-        decision = fusion.decide(self.text, audio) if self.text is not None else audio_only(audio)
+        decisions = [fusion.decide(text, audio) for text in self.texts] or [audio_only(audio)]
+        decision = max(decisions, key=lambda d: d.emergency_probability)
         entry = self.times.stages.setdefault("fusion", {"calls": 0, "total_ms": 0.0, "max_ms": 0.0})
         entry["calls"] += 1
         entry["total_ms"] = round(entry["total_ms"] + (time.perf_counter() - started) * 1000, 3)

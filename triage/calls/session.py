@@ -132,6 +132,7 @@ class CallSession:
         self.agreement = LocalAgreement()
         self.agreement_utterance = -1
         self.partial_hops = 0
+        self.partial_decode_s = 0.0
         self.closed: deque[tuple[Utterance, float]] = deque()
         self.windows: deque[SoundWindow] = deque()
         self.window_samples = round(settings.call_sound_window_s * SAMPLE_RATE)
@@ -267,13 +268,21 @@ class CallSession:
     # ---- speech -----------------------------------------------------------------------
 
     def _partial_due(self) -> bool:
+        """Re-decode the open utterance now?
+
+        Only while the caller is speaking (a decode started in a pause would delay the segment
+        that pause may be about to close), and only after as much new audio as the last decode
+        took, so partial decodes never hold Whisper more than about half the time.
+        """
         open_ = self.segmenter.open
         if self.stopping or open_ is None or open_.speech_hops < self.segmenter.min_speech_hops:
             return False
+        if self.segmenter.silent_run:
+            return False
         if open_.index != self.agreement_utterance:
             self.agreement, self.agreement_utterance, self.partial_hops = LocalAgreement(), open_.index, 0
-        interval_hops = self.settings.call_partial_interval_s / HOP_S
-        return len(open_.hops) - self.partial_hops >= interval_hops
+        interval_s = max(self.settings.call_partial_interval_s, self.partial_decode_s)
+        return (len(open_.hops) - self.partial_hops) * HOP_S >= interval_s
 
     async def _transcribe(self, audio: np.ndarray) -> Transcript:
         [transcript] = await self.times.run(
@@ -286,7 +295,9 @@ class CallSession:
         assert utterance is not None
         self.partial_hops = len(utterance.hops)
         heard_to = utterance.end_s
+        started = time.monotonic()
         transcript = await self._transcribe(utterance.audio)
+        self.partial_decode_s = time.monotonic() - started
         # Sent even when a silence closed the utterance meanwhile: its segment needs one more
         # decode, and the caller's words are on screen until then.
         stable, tentative = self.agreement.update(transcript.text)

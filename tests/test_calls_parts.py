@@ -70,6 +70,7 @@ def test_frames_are_resampled_to_16_khz() -> None:
         (b"\0" * 100, CloseCode.BAD_FRAME_SIZE),
         (b"\0" * 64_000, CloseCode.BAD_FRAME_SIZE),
     ],
+    ids=["odd bytes", "3 ms", "2 s"],
 )
 def test_bad_frames_are_refused(frame: bytes, close: CloseCode) -> None:
     with pytest.raises(CallError) as refused:

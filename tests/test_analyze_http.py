@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -21,6 +20,7 @@ import numpy as np
 import soundfile as sf
 
 from harness.baselines import NORMAL, keyword_category
+from harness.browser import launch_chromium
 from harness.shared_audio import REPO, SOUNDS_DIR, SPEECH_DIR, read_manifest
 from tests.conftest import Server
 from triage.config import SAMPLE_RATE
@@ -174,15 +174,7 @@ def test_upload_page_in_headless_chromium(server: Server, tmp_path) -> None:
 
     clip = SPEECH_DIR / "emotiontts_lmy02120.wav"
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium") or "/usr/bin/chromium",  # Debian's, from `make setup`
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
+        browser = launch_chromium(p)
         page = browser.new_page()
         page.goto(f"{server.url}/ui")
         page.set_input_files("#file", str(clip))

@@ -20,6 +20,7 @@ import httpx
 import numpy as np
 import pytest
 
+from harness.browser import launch_chromium
 from harness.call_client import CallResult, call_audio, exchange, run_call, ws_url
 from harness.shared_audio import SOUNDS_DIR, SPEECH_DIR
 from tests.conftest import Server
@@ -222,8 +223,6 @@ def test_server_keeps_serving_and_writes_nothing(calls_server: Server) -> None:
 
 def test_browser_live_mode_in_headless_chromium(calls_server: Server, tmp_path: Path) -> None:
     """The upload page's live mode with the emergency call as Chromium's fake microphone."""
-    import shutil
-
     import soundfile as sf
     from playwright.sync_api import sync_playwright
 
@@ -231,18 +230,12 @@ def test_browser_live_mode_in_headless_chromium(calls_server: Server, tmp_path: 
     microphone = tmp_path / "call.wav"
     sf.write(microphone, pcm, rate, subtype="PCM_16")
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium") or "/usr/bin/chromium",  # Debian's, from `make setup`
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={microphone}%noloop",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
+        browser = launch_chromium(
+            p,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={microphone}%noloop",
+            "--autoplay-policy=no-user-gesture-required",
         )
         page = browser.new_page()
         page.goto(f"{calls_server.url}/ui")

@@ -90,16 +90,18 @@ class StageTimes:
     def __init__(self) -> None:
         self.stages: dict[str, dict[str, float]] = {}
 
+    def add(self, stage: str, ms: float) -> None:
+        entry = self.stages.setdefault(stage, {"calls": 0, "total_ms": 0.0, "max_ms": 0.0})
+        entry["calls"] += 1
+        entry["total_ms"] = round(entry["total_ms"] + ms, 3)
+        entry["max_ms"] = round(max(entry["max_ms"], ms), 3)
+
     async def run(self, stage: str, awaitable: Awaitable[Any]) -> Any:
         started = time.perf_counter()
         try:
             return await awaitable
         finally:
-            ms = (time.perf_counter() - started) * 1000
-            entry = self.stages.setdefault(stage, {"calls": 0, "total_ms": 0.0, "max_ms": 0.0})
-            entry["calls"] += 1
-            entry["total_ms"] = round(entry["total_ms"] + ms, 1)
-            entry["max_ms"] = round(max(entry["max_ms"], ms), 1)
+            self.add(stage, (time.perf_counter() - started) * 1000)
 
 
 def mean_prediction(predictions: list[AudioPrediction]) -> AudioPrediction:
@@ -402,35 +404,28 @@ class CallSession:
         fusion = self.runners.fusion
         decisions = [fusion.decide(text, audio) for text in self.texts] or [audio_only(audio)]
         decision = max(decisions, key=lambda d: d.emergency_probability)
-        entry = self.times.stages.setdefault("fusion", {"calls": 0, "total_ms": 0.0, "max_ms": 0.0})
-        entry["calls"] += 1
-        entry["total_ms"] = round(entry["total_ms"] + (time.perf_counter() - started) * 1000, 3)
+        self.times.add("fusion", (time.perf_counter() - started) * 1000)
         if self.peak is None or decision.emergency_probability > self.peak.emergency_probability:
             self.peak = decision
         peak = self.peak
+        verdict = {
+            "category": peak.category,
+            "subtype": peak.subtype,
+            "agency": peak.agency,
+            "probability": peak.emergency_probability,
+            "trigger": trigger,
+        }
         await self.emit(
             TriageUpdate,
             call_time_s,
             is_emergency=peak.is_emergency,
-            category=peak.category,
-            subtype=peak.subtype,
-            agency=peak.agency,
-            probability=peak.emergency_probability,
             current_probability=decision.emergency_probability,
-            trigger=trigger,
             evidence=peak.evidence.model_dump(mode="json"),
+            **verdict,
         )
         if peak.is_emergency and self.alert is None:
             self.time_to_alert_s = round(time.monotonic() - heard_at, 3)
-            alert = await self.emit(
-                Alert,
-                call_time_s,
-                category=peak.category,
-                subtype=peak.subtype,
-                agency=peak.agency,
-                probability=peak.emergency_probability,
-                trigger=trigger,
-            )
+            alert = await self.emit(Alert, call_time_s, **verdict)
             assert isinstance(alert, Alert)
             self.alert = alert
 

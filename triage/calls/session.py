@@ -62,6 +62,8 @@ SOUND_HISTORY = 64
 streaming faster than real time runs the sound model ahead of Whisper)."""
 
 logger = logging.getLogger("triage")
+PAUSE_HOPS = 5
+"""Silent 30 ms hops after speech that start a re-decode at once (the pause may end the utterance)."""
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -134,7 +136,10 @@ class CallSession:
         self.agreement = LocalAgreement()
         self.agreement_utterance = -1
         self.partial_hops = 0
+        self.partial_speech_hops = 0
         self.partial_decode_s = 0.0
+        self.last_partial: tuple[int, int, Transcript] | None = None
+        """(utterance, speech hops it held, transcript) of the latest re-decode."""
         self.closed: deque[tuple[Utterance, float]] = deque()
         self.windows: deque[SoundWindow] = deque()
         self.window_samples = round(settings.call_sound_window_s * SAMPLE_RATE)
@@ -272,19 +277,24 @@ class CallSession:
     def _partial_due(self) -> bool:
         """Re-decode the open utterance now?
 
-        Only while the caller is speaking (a decode started in a pause would delay the segment
-        that pause may be about to close), and only after as much new audio as the last decode
-        took, so partial decodes never hold Whisper more than about half the time.
+        As soon as the caller pauses after new speech: if the pause turns out to end the
+        utterance, this decode is its segment (:meth:`_reusable_partial`), started before the
+        VAD's closing silence has passed. While the caller speaks, after as much new audio as
+        the partial interval or the last decode took, whichever is longer, so re-decodes never
+        hold Whisper more than about half the time.
         """
         open_ = self.segmenter.open
         if self.stopping or open_ is None or open_.speech_hops < self.segmenter.min_speech_hops:
             return False
-        if self.segmenter.silent_run:
-            return False
         if open_.index != self.agreement_utterance:
-            self.agreement, self.agreement_utterance, self.partial_hops = LocalAgreement(), open_.index, 0
+            self.agreement, self.agreement_utterance = LocalAgreement(), open_.index
+            self.partial_hops = self.partial_speech_hops = 0
+        if open_.speech_hops == self.partial_speech_hops:
+            return False  # nothing new was said since the last decode
+        if self.segmenter.silent_run >= PAUSE_HOPS:
+            return True
         interval_s = max(self.settings.call_partial_interval_s, self.partial_decode_s)
-        return (len(open_.hops) - self.partial_hops) * HOP_S >= interval_s
+        return self.segmenter.silent_run == 0 and (len(open_.hops) - self.partial_hops) * HOP_S >= interval_s
 
     async def _transcribe(self, audio: np.ndarray) -> Transcript:
         [transcript] = await self.times.run(
@@ -297,11 +307,13 @@ class CallSession:
         assert utterance is not None
         self.partial_hops = len(utterance.hops)
         heard_to = utterance.end_s
+        speech_hops = self.partial_speech_hops = utterance.speech_hops
         started = time.monotonic()
         transcript = await self._transcribe(utterance.audio)
         self.partial_decode_s = time.monotonic() - started
-        # Sent even when a silence closed the utterance meanwhile: its segment needs one more
-        # decode, and the caller's words are on screen until then.
+        self.last_partial = (utterance.index, speech_hops, transcript)
+        # Sent even when a silence closed the utterance meanwhile: the caller's words are on
+        # screen until its segment is committed.
         stable, tentative = self.agreement.update(transcript.text)
         if stable or tentative:
             await self.emit(
@@ -314,7 +326,7 @@ class CallSession:
             )
 
     async def _commit(self, utterance: Utterance, closed_at: float) -> None:
-        transcript = await self._transcribe(utterance.audio)
+        transcript = self._reusable_partial(utterance) or await self._transcribe(utterance.audio)
         if not self.sounds:  # fusion needs sound evidence too: hear this utterance now
             await self._hear(SoundWindow(utterance.start_s, utterance.end_s, utterance.audio, closed_at))
         if not transcript.text.strip():  # a scream, a cough: no words, the sound decides
@@ -357,6 +369,18 @@ class CallSession:
                 "text_classifier", call_runner(self.runners.text_classifier.to_async.classify, readings)
             )
         await self._update("segment", utterance.end_s, closed_at)
+
+    def _reusable_partial(self, utterance: Utterance) -> Transcript | None:
+        """The latest re-decode of this utterance, if the caller said nothing after it began.
+
+        Then it heard every word of the utterance (only the closing silence is missing), and
+        committing it spares the segment a second decode of the same speech: the commonest case,
+        a sentence re-decoded while its last word was spoken.
+        """
+        if self.last_partial is None:
+            return None
+        index, speech_hops, transcript = self.last_partial
+        return transcript if index == utterance.index and speech_hops == utterance.speech_hops else None
 
     def _context(self) -> str:
         """The latest corrected segments, up to ``call_context_chars``: what the text model reads."""

@@ -20,6 +20,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO_ROOT / "training" / "data" / "text"
 TRAIN_TSV = DATA_DIR / "train.tsv"
 TEST_TSV = DATA_DIR / "test.tsv"
+WRITTEN_TSV = DATA_DIR / "written.tsv"
+"""Hand-written natural sentences (no templates): varied emergencies and hard negatives.
+
+Decontaminated at authoring time: any sentence too close to one of the held-out evaluation
+sentences or the dev sentences (``difflib`` ratio above 0.55 / 0.7) was left out."""
 SPEECH_MANIFEST = SPEECH_DIR / "manifest.tsv"
 """Transcripts of real recorded speech: evaluation only, never training data."""
 

@@ -6,7 +6,8 @@
     python -m training.text_classifier.train --extra-data my.csv            # add a user's (text,label) data
 
 Data: the generated ``train.tsv`` (emergency calls by label, crime as five subtypes, and
-hard-negative normal talk) plus real everyday speech: the corpus **train** speakers'
+hard-negative normal talk), the hand-written natural sentences of ``written.tsv`` (varied
+emergencies and hard negatives, no templates) and real everyday speech: the corpus **train** speakers'
 reference transcripts and Whisper's own transcripts of them, errors included, as
 ``normal``. Without ``--pretrained`` (no KoBERT weights are reachable offline) it builds a
 small BERT whose vocabulary and token embeddings come from Whisper's decoder
@@ -58,6 +59,7 @@ from training.text_classifier.data import (
     SPEECH_MANIFEST,
     TEST_TSV,
     TRAIN_TSV,
+    WRITTEN_TSV,
     Example,
     load_examples,
     load_manifest_transcripts,
@@ -124,6 +126,11 @@ PROFILES = {
     ),
 }
 
+
+WRITTEN_REPEATS = 3
+"""Times each hand-written sentence enters training (each time augmented anew): a few hundred
+natural sentences would otherwise weigh little beside thousands of template ones, and they
+are the ones that look like what callers really say."""
 
 MAX_DEV_FALSE_ALARMS = 0.01
 """Share of dev everyday speech the chosen threshold may flag as an emergency."""
@@ -432,6 +439,9 @@ def train(
     categories = {label: CATEGORY_OF[label] for label in labels if label in CATEGORY_OF}
 
     train_base, val_base = split_data(examples, profile, rng)
+    written_train, written_val = split_data(load_examples(WRITTEN_TSV), profile, rng)
+    train_base += written_train * WRITTEN_REPEATS
+    val_base += written_val
     # real everyday speech joins after the per-label cut: it is the bulk of what users say
     speech = corpus_normal_examples("train", profile.corpus_sentences, rng)
     train_data = augment_examples(train_base + speech, profile.copies, rng)

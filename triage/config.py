@@ -104,6 +104,10 @@ class Settings:
     and spinning OpenMP threads lose to the other runners' processes on a small CPU."""
     batching: bool = field(default_factory=lambda: _env_bool("BATCHING", True))
     """Adaptive batching switch for benchmarks: off means every runner sees batches of one."""
+    whisper_short_context: bool = field(default_factory=lambda: _env_bool("WHISPER_SHORT_CONTEXT", True))
+    """Encode windows shorter than 30 s over their own length plus a second of padding instead of
+    Whisper's full 30 s (``ctranslate2`` engine; see ``triage.whisper.short_context``). Off: the
+    full window, as the models' training transcripts were made."""
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,7 @@ that list as one batch and the results are stitched back per clip with their off
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,9 @@ from triage.config import SAMPLE_RATE
 
 WINDOW_SECONDS = 30
 SEARCH_SECONDS = 10
+FRAMES_PER_SECOND = 100  # Whisper's log-mel hop is 10 ms
+WINDOW_FRAMES = WINDOW_SECONDS * FRAMES_PER_SECOND
+CONTEXT_MARGIN_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,13 @@ def _quietest_cut(clip: np.ndarray, end: int) -> int:
     frames = clip[lo:end][: (end - lo) // frame * frame].reshape(-1, frame)
     energy = np.square(frames, dtype=np.float64).mean(axis=1)
     return lo + int(np.argmin(energy)) * frame + frame // 2
+
+
+def context_frames(duration_s: float) -> int:
+    """Encoder input frames for a window of ``duration_s`` under the short context: whole seconds plus margin.
+
+    The margin keeps a stretch of the zero padding Whisper was trained to read as the end of
+    speech; without it the last word is the one most often lost. Whole seconds let windows of
+    similar length share one batch shape. Never more than a full window.
+    """
+    return min(WINDOW_FRAMES, math.ceil(duration_s + CONTEXT_MARGIN_S) * FRAMES_PER_SECOND)

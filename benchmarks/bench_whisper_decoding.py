@@ -3,8 +3,9 @@
 Compares greedy decoding with beam search, faster-whisper's temperature
 fallback, prompt and hotword biasing toward a short generic emergency lexicon, Silero
 VAD and the shortened encoder context, each as the served engine runs it (``load_engine``
-with the ``TRIAGE_WHISPER_*`` setting changed). Clips come from the corpus *dev* speakers only (a seeded subset, the same
-for every configuration); test speakers stay for the evaluation command.
+with the ``TRIAGE_WHISPER_*`` setting changed). Clips come from the corpus *dev* speakers only
+(a seeded subset, the same for every configuration); test speakers stay for the evaluation
+command.
 
 Every configuration decodes each clip in turn before the next clip starts, one clip per call
 as a lone request would be served, so a load spike from other processes on a shared machine

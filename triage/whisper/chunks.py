@@ -1,8 +1,9 @@
 """Cut clips into Whisper's 30-second windows so several clips decode as one batch.
 
-Whisper reads exactly 30 s of audio per window. A batch of requests becomes a flat list
-of windows (a clip of up to 30 s is one window; a 60 s clip is two); both engines decode
-that list as one batch and the results are stitched back per clip with their offsets.
+Whisper was trained on 30 s of audio per window. A batch of requests becomes a flat list
+of windows (a clip of up to 30 s is one window; a 60 s clip is two); the engines decode
+that list in batches and the results are stitched back per clip with their offsets.
+:func:`context_frames` says how much of a window's 30 s the short encoder context encodes.
 """
 
 from __future__ import annotations

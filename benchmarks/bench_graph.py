@@ -262,6 +262,12 @@ def main() -> None:
     parser.add_argument(
         "--engine-users", type=int, nargs="+", default=[1, 4], help="concurrency for the engines"
     )
+    parser.add_argument(
+        "--full-context",
+        action="store_true",
+        help="also serve with Whisper's full 30-s encoder context (TRIAGE_WHISPER_SHORT_CONTEXT=0, "
+        "the code path before the short context), batching on, and compare it with batching-on",
+    )
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra server env")
     parser.add_argument(
         "--bentoml-config",
@@ -304,6 +310,11 @@ def main() -> None:
         }
         res, memory[config] = run_config(home, config, env, plan, args)
         results += res
+    if args.full_context:
+        env = {**extra, "TRIAGE_BATCHING": "1", "TRIAGE_WHISPER_ENGINE": "ctranslate2"}
+        env["TRIAGE_WHISPER_SHORT_CONTEXT"] = "0"
+        res, memory["full-context"] = run_config(home, "full-context", env, plan, args)
+        results += res
     for engine in args.engines:
         config = f"whisper-{engine}"
         env = {**extra, "TRIAGE_BATCHING": "1", "TRIAGE_WHISPER_ENGINE": engine}
@@ -315,6 +326,13 @@ def main() -> None:
     if {"batching-on", "batching-off"} <= {r.config for r in results}:
         print_comparison(
             results, "batching-on", "batching-off", "Adaptive batching on vs off (latencies in ms)"
+        )
+    if args.full_context and "on" in args.modes:
+        print_comparison(
+            results,
+            "batching-on",
+            "full-context",
+            "Whisper short encoder context vs the full 30-s context, batching on (latencies in ms)",
         )
     if len(args.engines) == 2:
         print_comparison(

@@ -1,10 +1,11 @@
 """Whisper decoding choices on real read speech: CER and latency of each, in one run.
 
 Compares greedy decoding with beam search, faster-whisper's temperature
-fallback, prompt and hotword biasing toward a short generic emergency lexicon, and Silero
-VAD, each as the served engine runs it (``load_engine`` with the ``TRIAGE_WHISPER_*``
-setting changed). Clips come from the corpus *dev* speakers only (a seeded subset, the same
-for every configuration); test speakers stay for the evaluation command.
+fallback, prompt and hotword biasing toward a short generic emergency lexicon, Silero
+VAD and the shortened encoder context, each as the served engine runs it (``load_engine``
+with the ``TRIAGE_WHISPER_*`` setting changed). Clips come from the corpus *dev* speakers only
+(a seeded subset, the same for every configuration); test speakers stay for the evaluation
+command.
 
 Every configuration decodes each clip in turn before the next clip starts, one clip per call
 as a lone request would be served, so a load spike from other processes on a shared machine
@@ -43,6 +44,7 @@ GREEDY: dict[str, object] = {
     "whisper_initial_prompt": "",
     "whisper_hotwords": "",
     "whisper_vad": False,
+    "whisper_short_context": False,
 }
 """Plain greedy decoding, every decoding setting spelled out so the table does not move when a
 served default does; each configuration below changes some of them."""
@@ -56,6 +58,7 @@ CONFIGS: dict[str, dict[str, object]] = {
     "hotwords": {**GREEDY, "whisper_hotwords": LEXICON},
     "vad": {**GREEDY, "whisper_vad": True},
     "beam5+vad": {**BEAM5, "whisper_vad": True},
+    "short-context": {**GREEDY, "whisper_short_context": True},
 }
 
 

@@ -138,6 +138,10 @@ class Settings:
     """The sound model hears the last ``window`` seconds of the call every ``hop`` seconds."""
     call_context_chars: int = field(default_factory=lambda: int(_env("CALL_CONTEXT_CHARS", "300")))
     """Corrected text of the latest segments the text classifier reads at each update."""
+    whisper_short_context: bool = field(default_factory=lambda: _env_bool("WHISPER_SHORT_CONTEXT", True))
+    """Encode windows shorter than 30 s over their own length plus a second of padding instead of
+    Whisper's full 30 s (``ctranslate2`` engine; see ``triage.whisper.short_context``). Off: the
+    full window, as the models' training transcripts were made."""
 
 
 @lru_cache(maxsize=1)

@@ -3,10 +3,12 @@
 ``ctranslate2`` (faster-whisper) runs int8 on CPU and float16 on GPU and is the fast
 default; ``openai`` (openai-whisper, PyTorch) runs the same weights converted into an
 openai checkpoint, as a reference and for users who want the original implementation.
-Both take a batch of 16 kHz clips, decode all their 30-second windows as one batch, and
+Both take a batch of 16 kHz clips, decode their windows of up to 30 seconds in batches, and
 return :class:`~triage.whisper.schemas.Transcript` objects with segments, timestamps,
 log-probabilities, no-speech probabilities and per-word confidences. With VAD on, each
 window is first cut down to the speech Silero finds, and times are mapped back to the clip.
+The ``ctranslate2`` engine encodes a short window over its own length only
+(``triage.whisper.short_context``) unless ``TRIAGE_WHISPER_SHORT_CONTEXT=0``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 
 from triage.config import SAMPLE_RATE, Settings
 from triage.device import cpu_threads, pick_device
-from triage.whisper.chunks import Window, split_windows
+from triage.whisper.chunks import WINDOW_FRAMES, Window, context_frames, split_windows
 from triage.whisper.schemas import NOTHING_HEARD_LOGPROB, Segment, Transcript, Word
 
 
@@ -136,12 +138,14 @@ def speech_input(window: Window, vad: bool) -> tuple[np.ndarray, ClipTime]:
 
 
 class CTranslate2Engine:
-    """faster-whisper over CTranslate2: all windows of a batch go through one encoder/decoder call."""
+    """faster-whisper over CTranslate2: windows of one context length share one encoder/decoder call."""
 
     name = "ctranslate2"
 
     def __init__(self, model_dir: Path, settings: Settings, device: str) -> None:
         from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+        from triage.whisper.short_context import ShortContextPipeline
 
         if not (model_dir / "model.bin").is_file():
             raise FileNotFoundError(f"No CTranslate2 Whisper weights in {model_dir}.")
@@ -154,7 +158,8 @@ class CTranslate2Engine:
             compute_type=compute_type,
             cpu_threads=cpu_threads(settings.whisper_threads),
         )
-        self.pipeline = BatchedInferencePipeline(self.model)
+        pipeline = ShortContextPipeline if settings.whisper_short_context else BatchedInferencePipeline
+        self.pipeline = pipeline(self.model)
         self.settings = settings
         # Options both decoding paths (batched, and one window at a time on fallback) share.
         self.options = {
@@ -180,7 +185,25 @@ class CTranslate2Engine:
         return _assemble(windows, per_window, clips, self.settings.whisper_language, self.name)
 
     def _decode_batched(self, inputs: list[tuple[np.ndarray, ClipTime]]) -> list[WindowResult]:
-        """One greedy or beam decode of every input, as one batch."""
+        """Every input decoded greedily or by beam, inputs of one encoder context as one batch.
+
+        With the short context a batch is encoded over its longest input, so a 3-s clip batched
+        with a 15-s one would pay for 16 s; grouping by context length keeps each clip's cost to
+        its own length. With the full context every input shares the one 30-s shape.
+        """
+        groups: dict[int, list[int]] = {}
+        for i, (samples, _) in enumerate(inputs):
+            short = self.settings.whisper_short_context
+            key = context_frames(samples.shape[0] / SAMPLE_RATE) if short else WINDOW_FRAMES
+            groups.setdefault(key, []).append(i)
+        results: list[WindowResult] = [[] for _ in inputs]
+        for indices in groups.values():
+            for i, result in zip(indices, self._decode_group([inputs[i] for i in indices]), strict=True):
+                results[i] = result
+        return results
+
+    def _decode_group(self, inputs: list[tuple[np.ndarray, ClipTime]]) -> list[WindowResult]:
+        """One batched decode of ``inputs``."""
         if not inputs:
             return []
         # One long signal with each input marked as a clip: the batched pipeline then

@@ -34,6 +34,7 @@ from triage.http_errors import install_error_handlers
 from triage.openapi_bodies import CLIP_WITH_TRANSCRIPT, CLIPS, ONE_CLIP
 from triage.overload import ConcurrencyLimit
 from triage.runner_calls import call_runner
+from triage.runner_health import runners_ready
 from triage.text_classifier.model import validate_texts
 from triage.text_classifier.schemas import ClassifyTextRequest, ClassifyTextResponse, SentenceResult
 from triage.uploads import AudioUpload, read_audio_uploads
@@ -71,10 +72,11 @@ UPLOAD_PAGE = (Path(__file__).parent / "triage" / "web" / "index.html").read_tex
 class Triage:
     """Public API of the triage server."""
 
-    whisper = bentoml.depends(Whisper)
-    audio_classifier = bentoml.depends(AudioClassifier)
-    text_classifier = bentoml.depends(TextClassifier)
-    corrector = bentoml.depends(Corrector)
+    # In-graph by default; ``TRIAGE_<MODEL>_URL`` points a runner at its own deployment (JSON wire).
+    whisper = bentoml.depends(Whisper, url=get_settings().whisper_url or None)
+    audio_classifier = bentoml.depends(AudioClassifier, url=get_settings().audio_classifier_url or None)
+    text_classifier = bentoml.depends(TextClassifier, url=get_settings().text_classifier_url or None)
+    corrector = bentoml.depends(Corrector, url=get_settings().corrector_url or None)
     # Fusion is a few dozen weights: it runs inside this service, where a call costs
     # microseconds, rather than behind another network hop that would cost milliseconds.
     fusion_ref = bentoml.models.BentoModel(f"{FUSION_MODEL}:latest")
@@ -82,6 +84,17 @@ class Triage:
     def __init__(self) -> None:
         self.fusion = LogisticFusion.load(Path(self.fusion_ref.path))
         self.settings = get_settings()
+
+    async def __is_ready__(self) -> bool:
+        """``/readyz``: 503 while any runner is unreachable (BentoML's own probe would answer 500)."""
+        return await runners_ready(
+            {
+                "whisper": self.whisper,
+                "audio_classifier": self.audio_classifier,
+                "text_classifier": self.text_classifier,
+                "corrector": self.corrector,
+            }
+        )
 
     async def _analyze(self, clip: np.ndarray, transcript: str | None) -> Analysis:
         return await analyze_clip(

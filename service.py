@@ -25,6 +25,7 @@ from runners.whisper import Whisper
 from triage.analyze import Analysis, BatchAnalysis, BatchItem, analyze_clip
 from triage.audio import decode_audio
 from triage.audio_classifier.schemas import AudioPrediction
+from triage.clip_sources import PendingClip, read_batch, read_clip
 from triage.config import get_settings
 from triage.corrector.schemas import CorrectRequest, CorrectResponse, to_items
 from triage.errors import TriageError
@@ -114,10 +115,12 @@ class Triage:
 
     @app.post("/analyze", response_model=Analysis, tags=["triage"], openapi_extra=CLIP_WITH_TRANSCRIPT)
     async def analyze(self, request: Request) -> Analysis:
-        """Triage one call: audio as multipart field ``file``, optionally a known ``transcript`` field
-        (which skips speech-to-text). Whisper and the sound model run concurrently; the text
-        classifier reads the corrected transcript; fusion decides."""
-        clip, fields = await _read_clip_and_fields(request)
+        """Triage one call: audio as multipart field ``file`` or JSON ``{"s3_uri": "s3://bucket/key"}``
+        (``triage.object_store``), optionally a known ``transcript`` field (which skips speech-to-text).
+        Whisper and the sound model run concurrently; the text classifier reads the corrected
+        transcript; fusion decides."""
+        upload, fields = await read_clip(request)  # uploaded, or {"s3_uri": ...} from object storage
+        clip = await _decode(upload)
         transcript = fields.get("transcript", "").strip() or None
         if transcript:
             validate_texts([transcript])
@@ -125,24 +128,26 @@ class Triage:
 
     @app.post("/analyze/batch", response_model=BatchAnalysis, tags=["triage"], openapi_extra=CLIPS)
     async def analyze_batch(self, request: Request) -> BatchAnalysis:
-        """Triage many clips at once (several ``file`` parts); each gets its analysis or its own error."""
-        uploads, _ = await read_audio_uploads(request)
-        if len(uploads) > self.settings.max_batch_files:
+        """Triage many clips at once (several ``file`` parts, or JSON ``{"s3_uris": [...]}``); each gets
+        its analysis or its own error."""
+        clips = await read_batch(request)
+        if len(clips) > self.settings.max_batch_files:
             raise TriageError(
                 413,
                 "too_many_files",
-                f"At most {self.settings.max_batch_files} files per batch, got {len(uploads)}.",
+                f"At most {self.settings.max_batch_files} files per batch, got {len(clips)}.",
             )
 
-        async def one(upload: AudioUpload) -> BatchItem:
+        async def one(clip: PendingClip) -> BatchItem:
             try:
+                upload = await clip.load()
                 return BatchItem(
-                    filename=upload.filename, analysis=await self._analyze(await _decode(upload), None)
+                    filename=clip.name, analysis=await self._analyze(await _decode(upload), None)
                 )
             except TriageError as exc:
-                return BatchItem(filename=upload.filename, error=exc.to_dict()["error"])
+                return BatchItem(filename=clip.name, error=exc.to_dict()["error"])
 
-        return BatchAnalysis(results=list(await asyncio.gather(*(one(u) for u in uploads))))
+        return BatchAnalysis(results=list(await asyncio.gather(*(one(c) for c in clips))))
 
     @app.post("/transcribe", response_model=Transcript, tags=["speech"], openapi_extra=ONE_CLIP)
     async def transcribe(self, request: Request) -> Transcript:

@@ -13,8 +13,10 @@ windows per wiring, alternating which wiring goes first, and the latencies of al
 pooled. Per row: throughput, p50/p95/p99 latency and errors of each wiring and the by-URL /
 in-graph ratios (the ``bench_graph`` closed-loop driver, the same request bodies as the load
 tests). At one user the p50 difference is the hop itself; at more users the throughput ratio
-says what the hop costs a loaded service. Results are also written as JSON under
-``loadtest/reports/``.
+says what the hop costs a loaded service. Then ``--share-calls`` sequential ``/analyze`` calls on
+the by-URL API measure the CPU seconds each runner process spends per call and its RSS: the
+figures that say which runner to scale first and how many calls a replica takes (docs/DEPLOY.md).
+Results are also written as JSON under ``loadtest/reports/``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from benchmarks.bench_graph import WARM_UP_REQUESTS, Result, drive, print_comparison
 from harness.server import ServeProcess, default_home, model_summary
@@ -55,6 +58,55 @@ def finish(result: Result, latencies: list[float]) -> None:
         print(f"    error: {sample}", flush=True)
 
 
+def tree_cpu_s(server: ServeProcess) -> float:
+    """CPU seconds (user + system) used so far by a server's whole process tree."""
+    total = 0.0
+    for p in server.tree():
+        try:
+            times = p.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def tree_rss_mib(server: ServeProcess) -> float:
+    total = 0
+    for p in server.tree():
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
+    return total / 2**20
+
+
+def runner_share(topology: Topology, calls: int) -> dict[str, dict[str, float]]:
+    """CPU seconds each runner spends per ``/analyze`` (sequential calls on the by-URL API), and its RSS.
+
+    This is what sizes the deployment: a replica with ``c`` cores sustains about ``c / cpu_s``
+    analyses a second, so the runner with the largest ``cpu_s`` is the one to scale first.
+    """
+    api = topology.apis[0]
+    processes = {**topology.runners, "api": api}
+    before = {name: tree_cpu_s(p) for name, p in processes.items()}
+    warm_up(api.url, ["analyze"], calls)
+    used = {name: tree_cpu_s(p) - before[name] for name, p in processes.items()}
+    total = sum(used.values()) or 1.0
+    print(f"\nCPU per /analyze by process ({calls} sequential calls, one speech clip), and RSS:")
+    share = {}
+    for name, cpu in sorted(used.items(), key=lambda kv: -kv[1]):
+        share[name] = {
+            "cpu_s_per_call": round(cpu / calls, 3),
+            "share": round(cpu / total, 3),
+            "rss_mib": round(tree_rss_mib(processes[name]), 0),
+        }
+        print(
+            f"  {name:<17} {cpu / calls:6.3f} CPU-s/call  {100 * cpu / total:5.1f} %"
+            f"  RSS {share[name]['rss_mib']:5.0f} MiB"
+        )
+    return share
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -62,7 +114,7 @@ def main() -> None:
     parser.add_argument("--home", type=Path, default=None, help="BENTOML_HOME with the five models")
     parser.add_argument(
         "--endpoints",
-        nargs="+",
+        nargs="*",
         default=ENDPOINTS,
         choices=[*ENDPOINTS, "transcribe"],
     )
@@ -72,6 +124,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="windows per wiring, alternating order")
     parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds before each window")
     parser.add_argument("--timeout", type=float, default=300, help="client timeout per request, s")
+    parser.add_argument(
+        "--share-calls", type=int, default=10, help="sequential /analyze calls for the per-runner CPU split"
+    )
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra server env")
     args = parser.parse_args()
     if args.duration > 600 or max(args.users + args.speech_users) > 256:
@@ -84,6 +139,7 @@ def main() -> None:
     in_graph = ServeProcess(home, env)
     topology = Topology(home, env)
     results: list[Result] = []
+    share: dict[str, dict[str, float]] = {}
     started = time.monotonic()
     try:
         start_all([in_graph, *topology.runners.values()])
@@ -112,6 +168,7 @@ def main() -> None:
                 for name, result in pooled.items():
                     finish(result, latencies[name])
                     results.append(result)
+        share = runner_share(topology, args.share_calls) if args.share_calls else {}
     finally:
         in_graph.stop()
         topology.stop()
@@ -128,6 +185,7 @@ def main() -> None:
                 "args": {k: str(v) for k, v in vars(args).items()},
                 "models": model_summary(home),
                 "results": [asdict(r) for r in results],
+                "runner_share": share,
             },
             indent=1,
             ensure_ascii=False,

@@ -74,6 +74,12 @@ async def read_json(request: Request) -> dict[str, Any]:
     return data
 
 
+def s3_client(settings: Settings | None = None) -> Any:
+    """The S3 client of these settings: endpoint and region from settings, else boto3's standard chain."""
+    settings = settings or get_settings()
+    return _client(settings.s3_endpoint_url, settings.s3_region, settings.s3_timeout_s)
+
+
 @lru_cache(maxsize=4)
 def _client(endpoint_url: str, region: str, timeout_s: float) -> Any:
     """One S3 client per configuration and process (clients are thread-safe and slow to build)."""
@@ -98,7 +104,7 @@ def fetch_object(ref: S3Reference, settings: Settings | None = None) -> AudioUpl
             403, "bucket_not_allowed", f"Bucket {ref.bucket!r} is not on this server's allow-list."
         )
     limit = settings.max_upload_bytes
-    client = _client(settings.s3_endpoint_url, settings.s3_region, settings.s3_timeout_s)
+    client = s3_client(settings)
     try:
         response = client.get_object(Bucket=ref.bucket, Key=ref.key)
         body = response["Body"]

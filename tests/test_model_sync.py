@@ -55,7 +55,7 @@ def test_push_then_pull_into_an_empty_store_which_serves() -> None:
         keys = {o["Key"] for o in s3.client().list_objects_v2(Bucket="models")["Contents"]}
         for name in GRAPH_MODELS:
             version = latest_version(STORE, name)
-            assert {f"triage/{name}/latest", f"triage/{name}/{version}.bentomodel"} <= keys
+            assert {f"triage/{name}/latest", f"triage/{name}/{version}.tar"} <= keys
 
         home = Path(fresh)
         pulled = sync("pull", "s3://models/triage", home, s3)

@@ -5,13 +5,15 @@
     bentoml serve service:Triage
 
 Each model of the graph (``triage.model_store.GRAPH_MODELS``, the latest version of each) is
-exported with ``bentoml.models.export_model`` as ``<prefix>/<name>/<version>.bentomodel``, and
+exported with ``bentoml.models.export_model`` as ``<prefix>/<name>/<version>.tar``, and
 ``<prefix>/<name>/latest`` names that version; ``pull`` reads the pointer, downloads the archive
 and ``bentoml.models.import_model``\\ s it, skipping versions the store already has. ``bentoml
 models export`` cannot write ``s3://`` without an extra filesystem plugin, hence this thin
 command over boto3. The store is ``$BENTOML_HOME``; the S3 endpoint, region and credentials are
 those of the server (``TRIAGE_S3_ENDPOINT_URL``, ``TRIAGE_S3_REGION``, else boto3's standard
-chain). The archives pass through a temporary directory, deleted afterwards.
+chain). The archives pass through a temporary directory, deleted afterwards. They are plain tar,
+not BentoML's default gzip ``.bentomodel``: model weights hardly compress, so gzip costs
+minutes of CPU for a small saving (figures in docs/DEPLOY.md).
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ def push(uri: str, names: tuple[str, ...] = GRAPH_MODELS) -> list[str]:
         for name in names:
             model = bentoml.models.get(f"{name}:latest")
             started = time.perf_counter()
-            archive = Path(tmp) / f"{model.tag.version}.bentomodel"
-            bentoml.models.export_model(str(model.tag), str(archive))
+            archive = Path(tmp) / f"{model.tag.version}.tar"
+            bentoml.models.export_model(str(model.tag), str(archive), output_format="tar")
             client.upload_file(str(archive), bucket, _key(prefix, name, archive.name))
             client.put_object(
                 Bucket=bucket, Key=_key(prefix, name, "latest"), Body=model.tag.version.encode()
@@ -83,7 +85,7 @@ def pull(uri: str, names: tuple[str, ...] = GRAPH_MODELS) -> list[str]:
             except NotFound:
                 pass
             started = time.perf_counter()
-            archive = Path(tmp) / f"{version.strip()}.bentomodel"
+            archive = Path(tmp) / f"{version.strip()}.tar"
             client.download_file(bucket, _key(prefix, name, archive.name), str(archive))
             bentoml.models.import_model(str(archive))
             archive.unlink()

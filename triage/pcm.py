@@ -15,7 +15,15 @@ import binascii
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 PCM_SCALE = 32767.0
 
@@ -59,6 +67,13 @@ class AudioClip(BaseModel):
     """
 
     pcm16: Pcm16Bytes = Field(description="16 kHz mono samples, signed 16-bit little-endian.")
+
+    @field_validator("pcm16")
+    @classmethod
+    def _whole_samples(cls, value: bytes) -> bytes:
+        if len(value) % 2:
+            raise ValueError("16-bit PCM holds an even number of bytes")
+        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -25,7 +25,14 @@ from runners.whisper import Whisper
 from triage.analyze import Analysis, BatchAnalysis, BatchItem, analyze_clip
 from triage.audio import decode_audio
 from triage.audio_classifier.schemas import AudioPrediction
-from triage.clip_sources import PendingClip, read_batch, read_clip
+from triage.clip_sources import (
+    S3_REFERENCE,
+    S3_REFERENCES,
+    PendingClip,
+    read_batch,
+    read_clip,
+    with_references,
+)
 from triage.config import get_settings
 from triage.corrector.schemas import CorrectRequest, CorrectResponse, to_items
 from triage.errors import TriageError
@@ -113,7 +120,12 @@ class Triage:
         """A page to upload or record a clip and read the analysis."""
         return HTMLResponse(UPLOAD_PAGE)
 
-    @app.post("/analyze", response_model=Analysis, tags=["triage"], openapi_extra=CLIP_WITH_TRANSCRIPT)
+    @app.post(
+        "/analyze",
+        response_model=Analysis,
+        tags=["triage"],
+        openapi_extra=with_references(CLIP_WITH_TRANSCRIPT, S3_REFERENCE),
+    )
     async def analyze(self, request: Request) -> Analysis:
         """Triage one call: audio as multipart field ``file`` or JSON ``{"s3_uri": "s3://bucket/key"}``
         (``triage.object_store``), optionally a known ``transcript`` field (which skips speech-to-text).
@@ -126,7 +138,12 @@ class Triage:
             validate_texts([transcript])
         return await self._analyze(clip, transcript)
 
-    @app.post("/analyze/batch", response_model=BatchAnalysis, tags=["triage"], openapi_extra=CLIPS)
+    @app.post(
+        "/analyze/batch",
+        response_model=BatchAnalysis,
+        tags=["triage"],
+        openapi_extra=with_references(CLIPS, S3_REFERENCES),
+    )
     async def analyze_batch(self, request: Request) -> BatchAnalysis:
         """Triage many clips at once (several ``file`` parts, or JSON ``{"s3_uris": [...]}``); each gets
         its analysis or its own error."""

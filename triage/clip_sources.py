@@ -7,6 +7,7 @@ an upload (multipart or raw audio, :mod:`triage.uploads`). The routes take both 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,32 @@ from fastapi import Request
 from triage.errors import TriageError
 from triage.object_store import fetch_upload, is_json, read_json
 from triage.uploads import AudioUpload, read_audio_uploads
+
+S3_URI: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^s3://[^/]+/.+",
+    "example": "s3://calls/2026/call.wav",
+}
+S3_REFERENCE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "s3_uri": {**S3_URI, "description": "An object in a bucket of TRIAGE_S3_ALLOWED_BUCKETS."},
+        "transcript": {"type": "string", "description": "What the caller said, if already known."},
+    },
+    "required": ["s3_uri"],
+}
+S3_REFERENCES: dict[str, Any] = {
+    "type": "object",
+    "properties": {"s3_uris": {"type": "array", "items": S3_URI, "minItems": 1}},
+    "required": ["s3_uris"],
+}
+
+
+def with_references(upload_body: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` of an upload route (``triage.openapi_bodies``) plus the JSON body it also takes."""
+    extra = copy.deepcopy(upload_body)
+    extra["requestBody"]["content"]["application/json"] = {"schema": schema}
+    return extra
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,7 @@ def test_analyze_by_s3_uri_matches_the_upload(server: Server) -> None:
         ("s3://calls/long.wav", 413, "object_too_large"),
         ("https://calls/x.wav", 400, "invalid_s3_uri"),
         ("s3://calls", 400, "invalid_s3_uri"),
+        ("s3://[calls/x.wav", 400, "invalid_s3_uri"),  # found by schemathesis: urlsplit raised
     ],
 )
 def test_each_refusal_is_a_clear_4xx(server: Server, uri: str, status: int, code: str) -> None:

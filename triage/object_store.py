@@ -52,7 +52,10 @@ class S3Reference:
 
 def parse_s3_uri(value: Any) -> S3Reference:
     """``s3://bucket/key`` split, or a 400 ``invalid_s3_uri``."""
-    parts = urlsplit(value) if isinstance(value, str) else None
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+    except ValueError:  # e.g. an unbalanced "[" read as an IPv6 host
+        parts = None
     if parts is None or parts.scheme != "s3" or not parts.netloc or not parts.path.lstrip("/"):
         raise TriageError(400, "invalid_s3_uri", f"Expected 's3://bucket/key', got {str(value)[:200]!r}.")
     return S3Reference(parts.netloc, parts.path.lstrip("/"))

@@ -27,6 +27,14 @@ from triage.audio import decode_audio
 from triage.audio_classifier.schemas import AudioPrediction
 from triage.calls.endpoint import serve_call
 from triage.calls.session import Runners
+from triage.clip_sources import (
+    S3_REFERENCE,
+    S3_REFERENCES,
+    PendingClip,
+    read_batch,
+    read_clip,
+    with_references,
+)
 from triage.config import get_settings
 from triage.corrector.schemas import CorrectRequest, CorrectResponse, to_items
 from triage.errors import TriageError
@@ -36,6 +44,7 @@ from triage.http_errors import install_error_handlers
 from triage.openapi_bodies import CLIP_WITH_TRANSCRIPT, CLIPS, ONE_CLIP
 from triage.overload import ConcurrencyLimit
 from triage.runner_calls import call_runner
+from triage.runner_health import runners_ready
 from triage.text_classifier.model import validate_texts
 from triage.text_classifier.schemas import ClassifyTextRequest, ClassifyTextResponse, SentenceResult
 from triage.uploads import AudioUpload, read_audio_uploads
@@ -73,10 +82,11 @@ UPLOAD_PAGE = (Path(__file__).parent / "triage" / "web" / "index.html").read_tex
 class Triage:
     """Public API of the triage server."""
 
-    whisper = bentoml.depends(Whisper)
-    audio_classifier = bentoml.depends(AudioClassifier)
-    text_classifier = bentoml.depends(TextClassifier)
-    corrector = bentoml.depends(Corrector)
+    # In-graph by default; ``TRIAGE_<MODEL>_URL`` points a runner at its own deployment (JSON wire).
+    whisper = bentoml.depends(Whisper, url=get_settings().whisper_url or None)
+    audio_classifier = bentoml.depends(AudioClassifier, url=get_settings().audio_classifier_url or None)
+    text_classifier = bentoml.depends(TextClassifier, url=get_settings().text_classifier_url or None)
+    corrector = bentoml.depends(Corrector, url=get_settings().corrector_url or None)
     # Fusion is a few dozen weights: it runs inside this service, where a call costs
     # microseconds, rather than behind another network hop that would cost milliseconds.
     fusion_ref = bentoml.models.BentoModel(f"{FUSION_MODEL}:latest")
@@ -84,6 +94,17 @@ class Triage:
     def __init__(self) -> None:
         self.fusion = LogisticFusion.load(Path(self.fusion_ref.path))
         self.settings = get_settings()
+
+    async def __is_ready__(self) -> bool:
+        """``/readyz``: 503 while any runner is unreachable (BentoML's own probe would answer 500)."""
+        return await runners_ready(
+            {
+                "whisper": self.whisper,
+                "audio_classifier": self.audio_classifier,
+                "text_classifier": self.text_classifier,
+                "corrector": self.corrector,
+            }
+        )
 
     async def _analyze(self, clip: np.ndarray, transcript: str | None) -> Analysis:
         return await analyze_clip(
@@ -101,37 +122,51 @@ class Triage:
         """A page to upload or record a clip and read the analysis."""
         return HTMLResponse(UPLOAD_PAGE)
 
-    @app.post("/analyze", response_model=Analysis, tags=["triage"], openapi_extra=CLIP_WITH_TRANSCRIPT)
+    @app.post(
+        "/analyze",
+        response_model=Analysis,
+        tags=["triage"],
+        openapi_extra=with_references(CLIP_WITH_TRANSCRIPT, S3_REFERENCE),
+    )
     async def analyze(self, request: Request) -> Analysis:
-        """Triage one call: audio as multipart field ``file``, optionally a known ``transcript`` field
-        (which skips speech-to-text). Whisper and the sound model run concurrently; the text
-        classifier reads the corrected transcript; fusion decides."""
-        clip, fields = await _read_clip_and_fields(request)
+        """Triage one call: audio as multipart field ``file`` or JSON ``{"s3_uri": "s3://bucket/key"}``
+        (``triage.object_store``), optionally a known ``transcript`` field (which skips speech-to-text).
+        Whisper and the sound model run concurrently; the text classifier reads the corrected
+        transcript; fusion decides."""
+        upload, fields = await read_clip(request)  # uploaded, or {"s3_uri": ...} from object storage
+        clip = await _decode(upload)
         transcript = fields.get("transcript", "").strip() or None
         if transcript:
             validate_texts([transcript])
         return await self._analyze(clip, transcript)
 
-    @app.post("/analyze/batch", response_model=BatchAnalysis, tags=["triage"], openapi_extra=CLIPS)
+    @app.post(
+        "/analyze/batch",
+        response_model=BatchAnalysis,
+        tags=["triage"],
+        openapi_extra=with_references(CLIPS, S3_REFERENCES),
+    )
     async def analyze_batch(self, request: Request) -> BatchAnalysis:
-        """Triage many clips at once (several ``file`` parts); each gets its analysis or its own error."""
-        uploads, _ = await read_audio_uploads(request)
-        if len(uploads) > self.settings.max_batch_files:
+        """Triage many clips at once (several ``file`` parts, or JSON ``{"s3_uris": [...]}``); each gets
+        its analysis or its own error."""
+        clips = await read_batch(request)
+        if len(clips) > self.settings.max_batch_files:
             raise TriageError(
                 413,
                 "too_many_files",
-                f"At most {self.settings.max_batch_files} files per batch, got {len(uploads)}.",
+                f"At most {self.settings.max_batch_files} files per batch, got {len(clips)}.",
             )
 
-        async def one(upload: AudioUpload) -> BatchItem:
+        async def one(clip: PendingClip) -> BatchItem:
             try:
+                upload = await clip.load()
                 return BatchItem(
-                    filename=upload.filename, analysis=await self._analyze(await _decode(upload), None)
+                    filename=clip.name, analysis=await self._analyze(await _decode(upload), None)
                 )
             except TriageError as exc:
-                return BatchItem(filename=upload.filename, error=exc.to_dict()["error"])
+                return BatchItem(filename=clip.name, error=exc.to_dict()["error"])
 
-        return BatchAnalysis(results=list(await asyncio.gather(*(one(u) for u in uploads))))
+        return BatchAnalysis(results=list(await asyncio.gather(*(one(c) for c in clips))))
 
     @app.post("/transcribe", response_model=Transcript, tags=["speech"], openapi_extra=ONE_CLIP)
     async def transcribe(self, request: Request) -> Transcript:

@@ -76,7 +76,12 @@ def free_port() -> int:
 
 
 class ServeProcess:
-    """``bentoml serve service:Triage`` on ``127.0.0.1:<free port>``; use as a context manager."""
+    """``bentoml serve <target>`` on ``127.0.0.1:<port>``; use as a context manager.
+
+    ``target`` is the composed ``service:Triage`` by default, or one runner served alone
+    (``runners.whisper:Whisper``); ``port`` defaults to a free one and stays the same across
+    :meth:`stop` and :meth:`start`, so a restarted runner is found where its callers look.
+    """
 
     def __init__(
         self,
@@ -84,6 +89,8 @@ class ServeProcess:
         env: dict[str, str] | None = None,
         timeout_s: float = 600,
         bentoml_config: Path | None = None,
+        target: str = "service:Triage",
+        port: int | None = None,
     ) -> None:
         self.home = home
         self.env = {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True", **(env or {})}
@@ -91,7 +98,8 @@ class ServeProcess:
         if bentoml_config is not None:
             self.env["BENTOML_CONFIG"] = str(bentoml_config.resolve())
         self.timeout_s = timeout_s
-        self.port = free_port()
+        self.target = target
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         fd, name = tempfile.mkstemp(prefix="triage-load-serve-", suffix=".log")
@@ -114,7 +122,7 @@ class ServeProcess:
                     "-m",
                     "bentoml",
                     "serve",
-                    "service:Triage",
+                    self.target,
                     "--host",
                     "127.0.0.1",
                     "--port",
@@ -153,6 +161,16 @@ class ServeProcess:
             return [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             return []
+
+    def kill(self) -> None:
+        """SIGKILL the server's whole process tree at once, as a crash or an evicted pod would."""
+        tree = self.tree()
+        for p in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        psutil.wait_procs(tree, timeout=10)
+        if self.process is not None:
+            self.process.wait(timeout=10)
 
     def stop(self) -> None:
         """Stop the server and every process it started, by their ids.

@@ -16,6 +16,7 @@ from triage.audio_classifier.model import AudioClassifierModel
 from triage.audio_classifier.schemas import AudioPrediction
 from triage.config import RUNNER_CONNECTION, SAMPLE_RATE, get_settings
 from triage.device import pick_device, set_torch_threads
+from triage.pcm import AudioClip, clip_samples
 
 settings = get_settings()
 
@@ -36,6 +37,7 @@ class AudioClassifier:
         self.model.predict([np.random.default_rng(0).normal(0, 0.1, SAMPLE_RATE).astype(np.float32)])
 
     @bentoml.api(batchable=settings.batching, max_batch_size=32, max_latency_ms=10_000)
-    def classify(self, clips: list[np.ndarray]) -> list[AudioPrediction]:
-        """Per-class softmax probabilities (mean over 4 s windows), label and P(not calm) per clip."""
-        return self.model.predict([np.asarray(c, dtype=np.float32).reshape(-1) for c in clips])
+    def classify(self, clips: list[AudioClip]) -> list[AudioPrediction]:
+        """Per-class softmax probabilities (mean over 4 s windows), label and P(not calm) per clip
+        (16-bit PCM on the wire, see ``triage.pcm``; in-process callers may pass float32 arrays)."""
+        return self.model.predict([clip_samples(c) for c in clips])

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import bentoml
-import numpy as np
 
 from triage.config import RUNNER_CONNECTION, get_settings
 from triage.device import pick_device
+from triage.pcm import AudioClip, clip_samples
 from triage.whisper.engines import load_engine
 from triage.whisper.schemas import Transcript
 
@@ -29,6 +29,7 @@ class Whisper:
         self.engine = load_engine(Path(self.model_ref.path), settings, pick_device())
 
     @bentoml.api(batchable=settings.batching, max_batch_size=16, max_latency_ms=30_000)
-    def transcribe(self, clips: list[np.ndarray]) -> list[Transcript]:
-        """Transcribe each clip (float32 samples at 16 kHz) in the configured language."""
-        return self.engine.transcribe_batch([np.asarray(c, dtype=np.float32) for c in clips])
+    def transcribe(self, clips: list[AudioClip]) -> list[Transcript]:
+        """Transcribe each clip (16 kHz; 16-bit PCM on the wire, see ``triage.pcm``) in the configured
+        language. In-process callers may pass float32 arrays."""
+        return self.engine.transcribe_batch([clip_samples(c) for c in clips])

@@ -25,6 +25,9 @@
 # Usage (as root, from anywhere):
 #   scripts/container_smoke.sh                     # temporary test-profile model store
 #   scripts/container_smoke.sh --store ~/bentoml   # the store `make models` filled (default profile)
+#   scripts/container_smoke.sh --topology          # then also one container per service, as deploy/
+#                                                  # runs them: four runners and the API wired by URL;
+#                                                  # kills a runner (503), restarts it (/readyz 200)
 #
 # Environment:
 #   TRIAGE_SMOKE_STORE    same as --store
@@ -46,8 +49,10 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 
 STORE=${TRIAGE_SMOKE_STORE:-}
+TOPOLOGY=0
 while [ $# -gt 0 ]; do
     case "$1" in
+        --topology) TOPOLOGY=1; shift ;;
         --store) STORE=$(cd "$2" && pwd); shift 2 ;;
         --store=*) STORE=$(cd "${1#--store=}" && pwd); shift ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -84,6 +89,7 @@ export DOCKER_BUILDKIT=0  # the classic builder: no buildx plugin, no frontend i
 DOCKERD_PID=""
 WHEEL_SERVER_PID=""
 CONTAINER=""
+TOPO_CONTAINERS=()
 IMAGE_BUILT=0
 
 # Unmount whatever is still mounted in $WORK or the docker data root (debootstrap's /proc and
@@ -109,6 +115,10 @@ cleanup() {
         docker stop -t 10 "$CONTAINER" >/dev/null 2>&1
         docker rm -f "$CONTAINER" >/dev/null 2>&1
     fi
+    for c in "${TOPO_CONTAINERS[@]}"; do
+        [ "$rc" -ne 0 ] && { echo "--- last lines of $c ---"; docker logs --tail 20 "$c" 2>&1; }
+        docker rm -f "$c" >/dev/null 2>&1
+    done
     if [ -n "$WHEEL_SERVER_PID" ]; then
         kill "$WHEEL_SERVER_PID" 2>/dev/null
         wait "$WHEEL_SERVER_PID" 2>/dev/null
@@ -328,6 +338,63 @@ assert isinstance(decision.get("is_emergency"), bool), f"is_emergency is not a b
 print(json.dumps(answer, ensure_ascii=False))
 ' || die "unexpected /analyze answer: $ANSWER"
 
+# --- 7. (--topology) one container per service, as deploy/compose.yaml runs them --------------
+if [ "$TOPOLOGY" = 1 ]; then
+    docker rm -f "$CONTAINER" >/dev/null 2>&1
+    CONTAINER=""
+    # Every service from the one image: `bentoml serve <module>:<Class>` in the Bento's source
+    # folder, the Bento's models as the model store (BENTOML_HOME), each on its own loopback port.
+    serve_in() { # name target port [docker run options...]
+        local name=$1 target=$2 port=$3
+        shift 3
+        docker run -d --network=host --name "triage-smoke-$$-$name" -e BENTOML_HOME="$IMAGE_BENTO_PATH" \
+            "$@" "$IMAGE" bentoml serve "$target" --working-dir "$IMAGE_BENTO_PATH/src" \
+            --host 127.0.0.1 --port "$port"
+    }
+    wait_ready() { # url container
+        until curl -sf -m 3 -o /dev/null "$1/readyz"; do
+            [ "$(docker inspect -f '{{.State.Running}}' "$2")" = true ] || die "$2 exited"
+            [ $((SECONDS - t)) -lt "$READY_TIMEOUT" ] || die "$2 not ready after $READY_TIMEOUT s"
+            sleep 0.5
+        done
+    }
+    step "topology: four runner containers and the API wired by URL"
+    t=$SECONDS
+    URLS=()
+    for pair in whisper=runners.whisper:Whisper corrector=runners.corrector:Corrector \
+        text_classifier=runners.text_classifier:TextClassifier \
+        audio_classifier=runners.audio_classifier:AudioClassifier; do
+        name=${pair%%=*}
+        port=$(free_port)
+        TOPO_CONTAINERS+=("$(serve_in "$name" "${pair#*=}" "$port")")
+        URLS+=(-e "TRIAGE_${name^^}_URL=http://127.0.0.1:$port")
+    done
+    API_PORT=$(free_port)
+    TOPO_CONTAINERS+=("$(serve_in api service:Triage "$API_PORT" "${URLS[@]}")")
+    API=http://127.0.0.1:$API_PORT
+    wait_ready "$API" "triage-smoke-$$-api"  # ready only once every runner answers its /readyz
+    TOPO_READY_S=$((SECONDS - t))
+    echo "five containers up, API ready ${TOPO_READY_S} s after the first docker run"
+    TOPO_ANSWER=$(curl -sS -m 300 -F "file=@$CLIP" "$API/analyze")
+    printf '%s' "$TOPO_ANSWER" | "$PY" -c 'import json, sys; assert isinstance(json.load(sys.stdin)["decision"]["is_emergency"], bool)' \
+        || die "unexpected /analyze answer by URL: $TOPO_ANSWER"
+
+    step "docker kill the text classifier's container"
+    docker kill "triage-smoke-$$-text_classifier" >/dev/null
+    REFUSED=$(curl -sS -m 120 -o /dev/null -w '%{http_code}' -F "file=@$CLIP" "$API/analyze")
+    READYZ=$(curl -sS -m 30 -o /dev/null -w '%{http_code}' "$API/readyz")
+    echo "/analyze -> $REFUSED, /readyz -> $READYZ"
+    [ "$REFUSED" = 503 ] && [ "$READYZ" = 503 ] || die "expected 503 from /analyze and /readyz"
+    step "docker start it again"
+    t=$SECONDS
+    docker start "triage-smoke-$$-text_classifier" >/dev/null
+    wait_ready "$API" "triage-smoke-$$-api"
+    RESTART_S=$((SECONDS - t))
+    SERVED=$(curl -sS -m 300 -o /dev/null -w '%{http_code}' -F "file=@$CLIP" "$API/analyze")
+    [ "$SERVED" = 200 ] || die "/analyze after the restart answered $SERVED"
+    echo "API ready again ${RESTART_S} s after docker start; /analyze -> 200"
+fi
+
 step "figures"
 printf '  image:            %s (%s MB, %s)\n' "$IMAGE" "$((IMAGE_BYTES / 1000000))" "$BENTO_TAG"
 printf '  base image:       %s\n' "$BASE_IMAGE"
@@ -335,6 +402,10 @@ printf '  docker build:     %s s\n' "$BUILD_S"
 printf '  run -> /readyz:   %s s\n' "$READY_S"
 LC_ALL=C printf '  first /analyze:   %s s (second: %.1f s)\n' "$ANALYZE_S" "$ANALYZE2_S"
 printf '  is_emergency:     %s\n' "$(printf '%s' "$ANSWER" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["decision"]["is_emergency"])')"
+if [ "$TOPOLOGY" = 1 ]; then
+    printf '  topology ready:   %s s (five containers, API wired by URL)\n' "$TOPO_READY_S"
+    printf '  runner restart:   %s s from docker start to the API ready again\n' "$RESTART_S"
+fi
 printf '  whole script:     %s s\n' "$((SECONDS - T0))"
 echo "container smoke test passed"
 exit 0

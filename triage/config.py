@@ -142,6 +142,26 @@ class Settings:
     """Encode windows shorter than 30 s over their own length plus a second of padding instead of
     Whisper's full 30 s (``ctranslate2`` engine; see ``triage.whisper.short_context``). Off: the
     full window, as the models' training transcripts were made."""
+    whisper_url: str = field(default_factory=lambda: _env("WHISPER_URL", ""))
+    """Base URL of a Whisper runner served on its own (``bentoml serve runners.whisper:Whisper``);
+    empty: ``bentoml serve service:Triage`` starts it in-graph. Likewise the three below."""
+    corrector_url: str = field(default_factory=lambda: _env("CORRECTOR_URL", ""))
+    text_classifier_url: str = field(default_factory=lambda: _env("TEXT_CLASSIFIER_URL", ""))
+    audio_classifier_url: str = field(default_factory=lambda: _env("AUDIO_CLASSIFIER_URL", ""))
+    s3_allowed_buckets: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            b.strip() for b in _env("S3_ALLOWED_BUCKETS", "").split(",") if b.strip()
+        )
+    )
+    """Buckets ``s3_uri`` requests may read (empty: none, so object storage is off until listed)."""
+    s3_endpoint_url: str = field(default_factory=lambda: _env("S3_ENDPOINT_URL", ""))
+    """An S3-compatible endpoint (MinIO, Ceph, ...); empty: boto3's standard chain decides
+    (``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL``, then AWS itself). Credentials and region always
+    come from that chain (environment, shared files, instance or pod role)."""
+    s3_region: str = field(default_factory=lambda: _env("S3_REGION", ""))
+    """Region for the S3 client (empty: boto3's standard chain)."""
+    s3_timeout_s: float = field(default_factory=lambda: float(_env("S3_TIMEOUT_S", "10")))
+    """Connect and read timeout of one S3 call; an unreachable store becomes a 503, not a hang."""
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,8 @@ A request counts as failed unless the status is exactly 200 (a 4xx refusal under
 a failure here, not a "valid" answer). Users are closed-loop with no think time by
 default (each sends its next request as soon as the previous one returns), which is what
 measures capacity; ``LOADTEST_WAIT_S=<seconds>`` adds a constant pause between requests.
-Payloads: see :mod:`loadtest.payloads` (``LOADTEST_CLIP`` picks the speech clip).
+Payloads: see :mod:`loadtest.payloads` (``LOADTEST_CLIP`` picks the speech clip); every
+request sends the key in ``TRIAGE_API_KEY``.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from locust.contrib.fasthttp import FastHttpUser
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # locust imports this file by path
 
-from loadtest.payloads import ENDPOINTS, Body, cycle  # noqa: E402
+from loadtest.payloads import ENDPOINTS, Body, cycle, key_headers  # noqa: E402
 
 WAIT_S = float(os.environ.get("LOADTEST_WAIT_S", "0"))
+AUTH = key_headers()
 _offsets = itertools.count()
 
 
@@ -50,7 +52,7 @@ class _EndpointUser(FastHttpUser):
         with self.client.post(
             self.path,
             data=body.data,
-            headers={"Content-Type": body.content_type},
+            headers={"Content-Type": body.content_type, **AUTH},
             name=self.path,
             catch_response=True,
         ) as response:

@@ -63,16 +63,31 @@ class RequestBounds:
                 flags["body_done"] = True
             return message
 
-        async def closing_send(message: Message) -> None:
+        async def closing(message: Message) -> None:
+            if message["type"] == "http.response.start":  # the rest of the body is unread:
+                headers = [*message.get("headers", ()), (b"connection", b"close")]  # no reuse
+                message = {**message, "headers": headers}
+            await send(message)
+
+        async def refuse() -> None:
+            if not flags["started"]:
+                flags["started"] = True
+                error = BodyTimeout(self.body_timeout_s)
+                await send_error(scope, closing, error.status, error.code, error.message)
+
+        async def guarded_send(message: Message) -> None:
+            if flags["timed_out"]:  # whatever the app made of the cut body (FastAPI: a 400), ours instead
+                if message["type"] == "http.response.start":
+                    await refuse()
+                return
             if message["type"] == "http.response.start":
                 flags["started"] = True
-                if flags["timed_out"]:  # the rest of the body is unread: the connection cannot be reused
-                    message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
             await send(message)
 
         try:
-            await self.app(scope, bounded_receive, closing_send)
-        except BodyTimeout as exc:
+            await self.app(scope, bounded_receive, guarded_send)
+        except BodyTimeout:
             if flags["started"]:
                 raise
-            await send_error(scope, closing_send, exc.status, exc.code, exc.message)
+        if flags["timed_out"]:
+            await refuse()

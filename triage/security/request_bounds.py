@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from triage.errors import TriageError
 from triage.security.asgi import ASGIApp, Message, Receive, Scope, Send, send_error
@@ -48,14 +47,15 @@ class RequestBounds:
         if scope["type"] != "http" or self.body_timeout_s <= 0:
             await self.app(scope, receive, send)
             return
-        deadline = time.monotonic() + self.body_timeout_s
+        deadline = asyncio.get_running_loop().time() + self.body_timeout_s
         flags = {"body_done": False, "timed_out": False, "started": False}
 
         async def bounded_receive() -> Message:
             if flags["body_done"]:
                 return await receive()  # e.g. waiting for a disconnect: not the body's time
             try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+                async with asyncio.timeout_at(deadline):  # no task per call, unlike wait_for
+                    message = await receive()
             except TimeoutError:
                 flags["timed_out"] = True
                 raise BodyTimeout(self.body_timeout_s) from None

@@ -24,7 +24,10 @@ setup: $(VENV)/.installed
 models: setup
 	$(PY) -m training.build_models --profile $(PROFILE)
 
+# The first run creates an API key named "local", prints it once and keeps only its hash
+# (~/.config/triage/api_keys, or TRIAGE_API_KEYS_FILE); see docs/SECURITY.md.
 serve: models
+	$(PY) -m triage.security.keys ensure local
 	$(VENV)/bin/bentoml serve service:Triage --port $(PORT)
 
 test: setup

@@ -15,7 +15,7 @@ from pathlib import Path
 import bentoml
 import numpy as np
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from runners.audio_classifier import AudioClassifier
@@ -45,6 +45,7 @@ from triage.openapi_bodies import CLIP_WITH_TRANSCRIPT, CLIPS, ONE_CLIP
 from triage.overload import ConcurrencyLimit
 from triage.runner_calls import call_runner
 from triage.runner_health import runners_ready
+from triage.security.install import install_security
 from triage.text_classifier.model import validate_texts
 from triage.text_classifier.schemas import ClassifyTextRequest, ClassifyTextResponse, SentenceResult
 from triage.uploads import AudioUpload, read_audio_uploads
@@ -74,7 +75,11 @@ async def _read_clip(request: Request) -> np.ndarray:
     return (await _read_clip_and_fields(request))[0]
 
 
-UPLOAD_PAGE = (Path(__file__).parent / "triage" / "web" / "index.html").read_text(encoding="utf-8")
+WEB = Path(__file__).parent / "triage" / "web"
+UPLOAD_PAGE = (WEB / "index.html").read_text(encoding="utf-8")
+PAGE_SCRIPT = (WEB / "app.js").read_text(encoding="utf-8")
+PAGE_STYLE = (WEB / "style.css").read_text(encoding="utf-8")
+PAGE_AUDIO_TAP = (WEB / "pcm-tap.js").read_text(encoding="utf-8")
 
 
 @bentoml.service(name="triage", traffic={"timeout": 300})
@@ -121,6 +126,20 @@ class Triage:
     async def upload_page(self) -> HTMLResponse:
         """A page to upload or record a clip and read the analysis."""
         return HTMLResponse(UPLOAD_PAGE)
+
+    @app.get("/ui/app.js", include_in_schema=False)
+    async def upload_page_script(self) -> Response:
+        """The page's script, a file of its own so the page's CSP can forbid inline script."""
+        return Response(PAGE_SCRIPT, media_type="text/javascript")
+
+    @app.get("/ui/style.css", include_in_schema=False)
+    async def upload_page_style(self) -> Response:
+        return Response(PAGE_STYLE, media_type="text/css")
+
+    @app.get("/ui/pcm-tap.js", include_in_schema=False)
+    async def upload_page_audio_tap(self) -> Response:
+        """The live mode's AudioWorklet: a worklet loads from a URL, and the CSP forbids blob: ones."""
+        return Response(PAGE_AUDIO_TAP, media_type="text/javascript")
 
     @app.post(
         "/analyze",
@@ -214,4 +233,5 @@ class Triage:
         await serve_call(websocket, runners, self.settings.whisper_language)
 
 
+install_security(Triage)  # before the in-flight limit: refused and rate-limited calls take no slot
 Triage.add_asgi_middleware(ConcurrencyLimit, limit=get_settings().max_concurrency)

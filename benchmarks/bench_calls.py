@@ -60,16 +60,16 @@ def percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-def accuracy(url: str, speed: float) -> dict[str, Any]:
+def accuracy(server: ServeProcess, speed: float) -> dict[str, Any]:
     rows = read_manifest(SPEECH_DIR)
     streamed_vs_whole, whole_vs_ref, streamed_vs_ref = [], [], []
     for row in rows:
         path = SPEECH_DIR / row["file"]
-        whole = httpx.post(
-            f"{url}/transcribe", files={"file": (path.name, path.read_bytes(), "audio/wav")}, timeout=300
+        whole = server.client.post(
+            "/transcribe", files={"file": (path.name, path.read_bytes(), "audio/wav")}, timeout=300
         ).json()["text"]
         pcm, rate = read_pcm(path, silence_s=1.0)
-        result = run_call(ws_url(url), pcm, rate, speed=speed)
+        result = run_call(ws_url(server.url), pcm, rate, speed=speed, api_key=server.api_key)
         streamed = result.summary["transcript"] if result.summary else ""
         streamed_vs_whole.append(cer(whole, streamed))
         whole_vs_ref.append(cer(row["transcript"], whole))
@@ -84,9 +84,9 @@ def accuracy(url: str, speed: float) -> dict[str, Any]:
     }
 
 
-def one_call(url: str, silence_s: float) -> dict[str, Any]:
+def one_call(server: ServeProcess, silence_s: float) -> dict[str, Any]:
     pcm, rate = call_audio(LATENCY_CALL)
-    result = run_call(ws_url(url), pcm, rate, speed=1.0)
+    result = run_call(ws_url(server.url), pcm, rate, speed=1.0, api_key=server.api_key)
     partials = result.of("partial")
     summary = result.summary or {}
     return {
@@ -99,13 +99,15 @@ def one_call(url: str, silence_s: float) -> dict[str, Any]:
     }
 
 
-def capacity(url: str, calls: int, silence_s: float) -> dict[str, Any]:
+def capacity(server: ServeProcess, calls: int, silence_s: float) -> dict[str, Any]:
     pcm, rate = call_audio(LATENCY_CALL)
     results: list[CallResult] = []
 
     def call(delay: float) -> None:
         time.sleep(delay)
-        results.append(run_call(ws_url(url), pcm, rate, speed=1.0, timeout_s=600))
+        results.append(
+            run_call(ws_url(server.url), pcm, rate, speed=1.0, timeout_s=600, api_key=server.api_key)
+        )
 
     threads = [threading.Thread(target=call, args=(i * 1.0,)) for i in range(calls)]
     for t in threads:
@@ -126,7 +128,9 @@ def fault(server: ServeProcess) -> dict[str, Any]:
     pcm, rate = call_audio(LATENCY_CALL)
     holder: list[CallResult] = []
     url = ws_url(server.url)
-    thread = threading.Thread(target=lambda: holder.append(run_call(url, pcm, rate, speed=1.0)))
+    thread = threading.Thread(
+        target=lambda: holder.append(run_call(url, pcm, rate, speed=1.0, api_key=server.api_key))
+    )
     thread.start()
     time.sleep(6)
     victims = [p for p in server.tree() if "whisper" in " ".join(p.cmdline())]
@@ -171,16 +175,17 @@ def main() -> None:
         env = {"TRIAGE_BATCHING": "1" if mode == "on" else "0", "TRIAGE_CALL_MAX_CONCURRENT": "64"}
         with ServeProcess(args.home, env=env) as server:
             out: dict[str, Any] = {}
-            run_call(ws_url(server.url), *read_pcm(LATENCY_CALL[0], 1.0), speed=0)  # warm-up
+            warm_up = read_pcm(LATENCY_CALL[0], 1.0)
+            run_call(ws_url(server.url), *warm_up, speed=0, api_key=server.api_key)
             if mode == "on" and not args.skip_accuracy:
-                out["accuracy"] = accuracy(server.url, args.accuracy_speed)
+                out["accuracy"] = accuracy(server, args.accuracy_speed)
                 print(f"[{mode}] accuracy {out['accuracy']}", flush=True)
             if mode == "on":
-                out["one_call"] = one_call(server.url, silence_s)
+                out["one_call"] = one_call(server, silence_s)
                 print(f"[{mode}] one call {out['one_call']}", flush=True)
             out["capacity"] = []
             for n in args.calls:
-                row = capacity(server.url, n, silence_s)
+                row = capacity(server, n, silence_s)
                 out["capacity"].append(row)
                 print(f"[{mode}] {row}", flush=True)
             rows = out["capacity"]

@@ -90,7 +90,13 @@ def batch_counters(url: str) -> dict[str, tuple[float, float]]:
 
 
 async def drive(
-    url: str, endpoint: str, users: int, duration_s: float, warmup_s: float, timeout_s: float
+    url: str,
+    endpoint: str,
+    users: int,
+    duration_s: float,
+    warmup_s: float,
+    timeout_s: float,
+    headers: dict[str, str],
 ) -> tuple[list[float], int, int, list[str]]:
     """Closed-loop clients for ``warmup_s + duration_s``; returns the window's latencies and errors.
 
@@ -106,7 +112,7 @@ async def drive(
     start = time.monotonic()
     window_start, window_end = start + warmup_s, start + warmup_s + duration_s
     limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
-    async with httpx.AsyncClient(base_url=url, timeout=timeout_s, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=timeout_s, limits=limits, headers=headers) as client:
 
         async def user(i: int) -> None:
             nonlocal errors, completed
@@ -139,7 +145,7 @@ def measure(server: ServeProcess, config: str, endpoint: str, users: int, args: 
     before = batch_counters(server.url)
     load = os.getloadavg()[0]
     latencies, completed, errors, samples = asyncio.run(
-        drive(server.url, endpoint, users, args.duration, args.warmup, args.timeout)
+        drive(server.url, endpoint, users, args.duration, args.warmup, args.timeout, server.auth_headers)
     )
     after = batch_counters(server.url)
     result = Result(config, endpoint, users, args.duration, completed, errors, len(latencies) / args.duration)
@@ -181,7 +187,7 @@ def run_config(
         MemorySampler(server) as memory,
     ):
         print(f"  ready in {server.ready_s:.0f} s", flush=True)
-        warm_up(server.url, sorted({e for e, _ in plan}), WARM_UP_REQUESTS)
+        warm_up(server.url, sorted({e for e, _ in plan}), WARM_UP_REQUESTS, server.api_key)
         results = [measure(server, config, endpoint, users, args) for endpoint, users in plan]
     mem = {"peak_rss_mib": memory.peak_rss / 2**20, "peak_pss_mib": memory.peak_pss / 2**20}
     print(

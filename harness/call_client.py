@@ -3,7 +3,8 @@
 Shared by the tests, the live-call benchmark and the Locust user, so all three speak the
 protocol the same way. Sending and receiving run in two threads (a caller keeps talking while
 the server answers), and every event is stamped with the client's clock on arrival, which is
-what latency figures are measured from.
+what latency figures are measured from. A server with API keys (every one by default) takes
+the key as ``Authorization: Bearer <key>`` in the handshake: pass ``api_key``.
 """
 
 from __future__ import annotations
@@ -83,6 +84,16 @@ def ws_url(http_url: str) -> str:
     return http_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/calls"
 
 
+def connect(url: str, api_key: str | None = None, timeout_s: float = 300) -> websocket.WebSocket:
+    """The handshake of one call, with the key in its ``Authorization`` header when there is one.
+
+    A refused handshake (no key, a wrong one, the rate limit) raises
+    ``websocket.WebSocketBadStatusException`` carrying the server's HTTP status and JSON error.
+    """
+    header = [f"Authorization: Bearer {api_key}"] if api_key else None
+    return websocket.create_connection(url, timeout=timeout_s, header=header)
+
+
 def run_call(
     url: str,
     pcm: np.ndarray,
@@ -92,13 +103,14 @@ def run_call(
     chunk_ms: int = CHUNK_MS,
     start: dict[str, Any] | None = None,
     timeout_s: float = 300,
+    api_key: str | None = None,
 ) -> CallResult:
     """One call to ``url`` (``ws://host:port/calls``): start, frames at ``speed`` x real time, stop.
 
     ``speed=0`` sends as fast as the socket takes the frames. Returns when the server closes.
     """
     result = CallResult()
-    sock = websocket.create_connection(url, timeout=timeout_s)
+    sock = connect(url, api_key, timeout_s)
     began = time.monotonic()
     reader = threading.Thread(target=_read, args=(sock, result, began), daemon=True)
     reader.start()
@@ -139,13 +151,15 @@ def _read(sock: websocket.WebSocket, result: CallResult, began: float) -> None:
             result.events.append(event)
 
 
-def exchange(url: str, messages: list[str | bytes], timeout_s: float = 60) -> CallResult:
+def exchange(
+    url: str, messages: list[str | bytes], timeout_s: float = 60, api_key: str | None = None
+) -> CallResult:
     """Send raw messages (text or binary) as they are, then read until the server closes.
 
     For protocol tests: malformed starts, frames before ``start``, bad PCM and the like.
     """
     result = CallResult()
-    sock = websocket.create_connection(url, timeout=timeout_s)
+    sock = connect(url, api_key, timeout_s)
     began = time.monotonic()
     try:
         for message in messages:

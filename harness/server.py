@@ -4,12 +4,18 @@ The server gets a free loopback port, the given ``BENTOML_HOME`` and extra envir
 (``TRIAGE_BATCHING``, ``TRIAGE_WHISPER_ENGINE``), runs in its own session so the whole
 process tree (arbiter, API worker, one process per runner) is stopped through the id of
 the process started here, and is never reachable from outside the machine.
+
+Each server gets an API key of its own (:attr:`ServeProcess.api_key`, hash in a private key
+file): call it through :attr:`ServeProcess.client`, an ``httpx.Client`` sending the key, or
+add :attr:`ServeProcess.auth_headers` to a request. The harness key stands in for every user
+of a load run, so per-key rate limiting is off unless ``env`` sets ``TRIAGE_RATE_LIMIT_PER_S``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +30,7 @@ import psutil
 
 from harness.shared_audio import REPO
 from triage.model_store import GRAPH_MODELS as MODELS
+from triage.security.keys import add_key, remove_key
 
 
 def default_home() -> Path:
@@ -93,7 +100,19 @@ class ServeProcess:
         port: int | None = None,
     ) -> None:
         self.home = home
-        self.env = {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True", **(env or {})}
+        self.keys_dir = Path(tempfile.mkdtemp(prefix="triage-keys-"))
+        self.keys_file = self.keys_dir / "api_keys"
+        self.api_key = add_key(self.keys_file, "harness")
+        self.auth_headers = {"Authorization": f"Bearer {self.api_key}"}
+        self.env = {
+            **os.environ,
+            "BENTOML_HOME": str(home),
+            "BENTOML_DO_NOT_TRACK": "True",
+            "TRIAGE_API_KEYS_FILE": str(self.keys_file),
+            "TRIAGE_API_KEY_HASHES": "",
+            "TRIAGE_RATE_LIMIT_PER_S": "0",
+            **(env or {}),
+        }
         self.env.pop("BENTOML_CONFIG", None)
         if bentoml_config is not None:
             self.env["BENTOML_CONFIG"] = str(bentoml_config.resolve())
@@ -102,6 +121,7 @@ class ServeProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        self._client: httpx.Client | None = None
         fd, name = tempfile.mkstemp(prefix="triage-load-serve-", suffix=".log")
         os.close(fd)
         self.log_path = Path(name)
@@ -149,6 +169,21 @@ class ServeProcess:
         self.stop()
         raise TimeoutError(f"server not ready after {self.timeout_s} s:\n{self.logs()}")
 
+    @property
+    def client(self) -> httpx.Client:
+        """An ``httpx.Client`` on this server sending its key (``client.post("/analyze", ...)``)."""
+        if self._client is None:
+            self._client = httpx.Client(base_url=self.url, headers=self.auth_headers, timeout=300)
+        return self._client
+
+    def add_key(self, name: str) -> str:
+        """A new key for this server, valid at once (the server re-reads its key file)."""
+        return add_key(self.keys_file, name)
+
+    def revoke_key(self, name: str) -> None:
+        """Remove key ``name``; requests with it are refused from now on."""
+        remove_key(self.keys_file, name)
+
     def logs(self, tail: int = 5000) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")[-tail:]
 
@@ -180,7 +215,11 @@ class ServeProcess:
         that worker does not always exit on its own when the arbiter stops, so the process
         tree is noted first and whatever of it survives is terminated, then killed, by id.
         """
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         if self.process is None:
+            shutil.rmtree(self.keys_dir, ignore_errors=True)
             return
         tree = self.tree()[1:]
         if self.process.poll() is None:
@@ -199,6 +238,7 @@ class ServeProcess:
             with contextlib.suppress(psutil.NoSuchProcess):
                 p.kill()
         psutil.wait_procs(alive, timeout=10)
+        shutil.rmtree(self.keys_dir, ignore_errors=True)
         if not os.environ.get("LOADTEST_KEEP_LOGS"):  # failures already raised with the log's tail
             self.log_path.unlink(missing_ok=True)
 

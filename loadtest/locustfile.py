@@ -10,8 +10,9 @@ A request counts as failed unless the status is exactly 200 (a 4xx refusal under
 a failure here, not a "valid" answer). Users are closed-loop with no think time by
 default (each sends its next request as soon as the previous one returns), which is what
 measures capacity; ``LOADTEST_WAIT_S=<seconds>`` adds a constant pause between requests.
-Payloads: see :mod:`loadtest.payloads` (``LOADTEST_CLIP`` picks the speech clip).
-``LiveCallUser`` streams real-time calls over ``WS /calls`` instead of posting.
+Payloads: see :mod:`loadtest.payloads` (``LOADTEST_CLIP`` picks the speech clip); every
+request sends the key in ``TRIAGE_API_KEY``. ``LiveCallUser`` streams real-time calls over
+``WS /calls`` instead of posting, with the same key in its handshake.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+import websocket
 from locust import User, constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
@@ -29,10 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # locust imports t
 
 from harness.call_client import call_audio, run_call, ws_url  # noqa: E402
 from harness.shared_audio import SPEECH_DIR  # noqa: E402
-from loadtest.payloads import ENDPOINTS, Body, cycle  # noqa: E402
+from loadtest.payloads import API_KEY_ENV, ENDPOINTS, Body, cycle, key_headers  # noqa: E402
 from triage.config import get_settings  # noqa: E402
 
 WAIT_S = float(os.environ.get("LOADTEST_WAIT_S", "0"))
+AUTH = key_headers()
 _offsets = itertools.count()
 
 
@@ -55,7 +58,7 @@ class _EndpointUser(FastHttpUser):
         with self.client.post(
             self.path,
             data=body.data,
-            headers={"Content-Type": body.content_type},
+            headers={"Content-Type": body.content_type, **AUTH},
             name=self.path,
             catch_response=True,
         ) as response:
@@ -130,7 +133,13 @@ class LiveCallUser(User):
     @task
     def call(self) -> None:
         started = time.monotonic()
-        result = run_call(ws_url(self.host or ""), self.pcm, self.rate, speed=1.0)
+        try:
+            result = run_call(
+                ws_url(self.host or ""), self.pcm, self.rate, speed=1.0, api_key=os.environ.get(API_KEY_ENV)
+            )
+        except websocket.WebSocketBadStatusException as refused:  # no key, a wrong one, rate limit
+            self.fire("/calls", time.monotonic() - started, 0, f"handshake refused: {refused.status_code}")
+            return
         errors = result.of("error")
         why = errors[0]["code"] if errors else "no summary"
         failure = None if result.summary else f"close {result.close_code}: {why}"

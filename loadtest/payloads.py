@@ -11,6 +11,8 @@ Environment knobs (read once):
 - ``LOADTEST_CLIP``: speech clip sent to ``/analyze`` and ``/transcribe``
   (default ``emotiontts_neb00201.wav``, 4.66 s, the real clip closest to 5 s);
   ``all`` rotates through every clip of ``shared/audio/speech``.
+- ``TRIAGE_API_KEY``: the key load clients send (``Authorization: Bearer``) when none is
+  given to them; the load runner and ``bench_graph`` pass the key of the server they start.
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ from harness.shared_audio import REPO, SOUNDS_DIR, SPEECH_DIR, read_manifest
 
 TEXT_TSV = REPO / "training" / "data" / "text" / "test.tsv"
 DEFAULT_CLIP = "emotiontts_neb00201.wav"
+
+API_KEY_ENV = "TRIAGE_API_KEY"
+
+
+def key_headers(api_key: str | None = None) -> dict[str, str]:
+    """``Authorization`` for ``api_key`` (default: ``$TRIAGE_API_KEY``); empty when there is none."""
+    key = api_key or os.environ.get(API_KEY_ENV)
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
 
 CONTENT_TYPES = {".wav": "audio/wav", ".ogg": "audio/ogg", ".flac": "audio/flac", ".mp3": "audio/mpeg"}
 
@@ -127,12 +138,12 @@ REPORTS = REPO / "loadtest" / "reports"
 """Where load runs and benchmarks write their reports (git-ignored)."""
 
 
-def warm_up(url: str, endpoints: list[str], requests: int) -> None:
+def warm_up(url: str, endpoints: list[str], requests: int, api_key: str | None = None) -> None:
     """Sequential requests per endpoint before a measurement, so first-call costs and the batching
     dispatcher's training calls (a runner's first 11) stay out of the figures."""
     import httpx
 
-    with httpx.Client(base_url=url, timeout=300) as client:
+    with httpx.Client(base_url=url, timeout=300, headers=key_headers(api_key)) as client:
         for endpoint in endpoints:
             bodies = cycle(endpoint)
             for _ in range(requests):

@@ -11,6 +11,7 @@ with a fixed user count, spawn rate and duration, and writes
 ``_exceptions``) and ``<name>.html``. The server is stopped through
 its process id however the run ends. ``--url`` skips the server and loads a running one.
 Exits with Locust's status: non-zero when any request failed (status other than 200).
+Locust sends the started server's own key; with ``--url``, set ``TRIAGE_API_KEY``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from harness.server import (
     default_home,
     model_summary,
 )
-from loadtest.payloads import REPO, REPORTS, warm_up
+from loadtest.payloads import API_KEY_ENV, REPO, REPORTS, warm_up
 
 USER_CLASSES = [
     "AnalyzeUser",
@@ -58,6 +59,7 @@ def run_locust(
     run_time: str,
     name: str,
     reports: Path = REPORTS,
+    api_key: str | None = None,
 ) -> tuple[int, Path]:
     """Run Locust headless against ``url``; returns its exit status and the stats CSV path."""
     reports.mkdir(parents=True, exist_ok=True)
@@ -89,7 +91,8 @@ def run_locust(
         *classes,
     ]
     print("$", " ".join(command[2:]), flush=True)
-    status = subprocess.run(command, cwd=REPO, check=False).returncode
+    env = {**os.environ, API_KEY_ENV: api_key} if api_key else None
+    status = subprocess.run(command, cwd=REPO, env=env, check=False).returncode
     return status, Path(f"{prefix}_stats.csv")
 
 
@@ -160,10 +163,16 @@ def main() -> None:
         print(
             f"server ready at {server.url} in {server.ready_s:.0f} s (pid {server.process.pid})", flush=True
         )
-        warm_up(server.url, [ENDPOINT_OF[c] for c in args.classes], args.warmup)
+        warm_up(server.url, [ENDPOINT_OF[c] for c in args.classes], args.warmup, server.api_key)
         with MemorySampler(server) as memory:
             status, stats = run_locust(
-                server.url, args.classes, args.users, args.spawn_rate, args.run_time, name
+                server.url,
+                args.classes,
+                args.users,
+                args.spawn_rate,
+                args.run_time,
+                name,
+                api_key=server.api_key,
             )
     print_summary(summarize(stats))
     rss, pss = memory.peak_rss / 2**20, memory.peak_pss / 2**20

@@ -39,7 +39,8 @@
 #   TRIAGE_BASE_IMAGE     base image name (default: triage-bookworm-py311:1, made by debootstrap)
 #   TRIAGE_IMAGE          tag of the built image (default: korean-emergency-triage:smoke)
 #   TRIAGE_TORCH_WHEEL    the CPU torch wheel installed instead of PyPI's CUDA build
-#   TRIAGE_DEBIAN_MIRROR  debootstrap mirror (default: http://deb.debian.org/debian)
+#   TRIAGE_DEBIAN_MIRROR  debootstrap mirror (default: the first Debian URI of this machine's apt
+#                         sources, /etc/apt/sources.list.d/*.sources or *.list, /etc/apt/sources.list)
 #   TRIAGE_SMOKE_CLIP     the clip posted to /analyze
 #   TRIAGE_READY_TIMEOUT  seconds to wait for /readyz (default 600)
 set -euo pipefail
@@ -66,10 +67,20 @@ DEFAULT_BASE=triage-bookworm-py311:1
 BASE_IMAGE=${TRIAGE_BASE_IMAGE:-$DEFAULT_BASE}
 IMAGE=${TRIAGE_IMAGE:-korean-emergency-triage:smoke}
 TORCH_WHEEL=${TRIAGE_TORCH_WHEEL:-/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl}
-MIRROR=${TRIAGE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 CLIP=${TRIAGE_SMOKE_CLIP:-$REPO/../shared/audio/speech/emotiontts_lmy02120.wav}
 READY_TIMEOUT=${TRIAGE_READY_TIMEOUT:-600}
 KEEP_IMAGE=${TRIAGE_KEEP_IMAGE:-0}
+
+# The mirror this machine's apt already uses (deb822 ``URIs:`` or one-line ``deb`` entries; not the
+# security archive, which has no full suite for debootstrap): no host name is written in here.
+apt_mirror() {
+    {
+        grep -hsE '^[[:space:]]*URIs:' /etc/apt/sources.list.d/*.sources | sed -E 's/^[[:space:]]*URIs:[[:space:]]*//' | tr ' ' '\n'
+        grep -hsE '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+            | sed -E 's/\[[^]]*\]//' | awk '{print $2}'
+    } | grep -E '^https?://' | grep -v -- '-security' | head -1
+}
+MIRROR=${TRIAGE_DEBIAN_MIRROR:-$(apt_mirror)}
 
 T0=$SECONDS
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -80,6 +91,7 @@ die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 [ -x "$PY" ] || die "no $PY: run 'make setup' first"
 [ -f "$TORCH_WHEEL" ] || die "no CPU torch wheel at $TORCH_WHEEL (set TRIAGE_TORCH_WHEEL)"
 [ -f "$CLIP" ] || die "no clip at $CLIP (set TRIAGE_SMOKE_CLIP)"
+[ -n "$MIRROR" ] || die "no Debian mirror in this machine's apt sources (set TRIAGE_DEBIAN_MIRROR)"
 
 WORK=$(mktemp -d /tmp/triage-smoke.XXXXXX)
 DOCKER_ROOT=${TRIAGE_DOCKER_ROOT:-$WORK/docker-data}
@@ -281,10 +293,17 @@ for _ in $(seq 20); do curl -sf -m 2 -o /dev/null -I "$WHEEL_URL" && break; slee
 curl -sf -m 2 -o /dev/null -I "$WHEEL_URL" || die "the wheel server does not answer"
 IMAGE_BENTO_PATH=$(sed -n 's/^ARG BENTO_PATH=//p' "$DOCKERFILE")
 printf '%s\n' "torch @ $WHEEL_URL" 'triton ; sys_platform == "never"' >"$CTX/env/python/overrides.txt"
-sed -i "\|^COPY .* ./env/python ./env/python/\$|a ENV UV_OVERRIDE=$IMAGE_BENTO_PATH/env/python/overrides.txt" \
+# ARG, not ENV: a build argument is set for the build's RUN steps and is not kept in the image,
+# which must not point at a build-time package source.
+sed -i "\|^COPY .* ./env/python ./env/python/\$|a ARG UV_OVERRIDE=$IMAGE_BENTO_PATH/env/python/overrides.txt" \
     "$DOCKERFILE"
 grep -n -A1 '^COPY .* ./env/python ' "$DOCKERFILE"
-grep -q '^ENV UV_OVERRIDE=' "$DOCKERFILE" || die "could not set UV_OVERRIDE in the Dockerfile"
+grep -q '^ARG UV_OVERRIDE=' "$DOCKERFILE" || die "could not set UV_OVERRIDE in the Dockerfile"
+# The build host's CAs (copied into the base image for a TLS-inspecting proxy) are dropped once
+# the packages are installed: the image must not trust the machine it was built on.
+sed -i '0,/^USER bentoml$/s//RUN rm -f \/usr\/local\/share\/ca-certificates\/*.crt \&\& update-ca-certificates --fresh >\/dev\/null\n&/' \
+    "$DOCKERFILE"
+grep -q '^RUN rm -f /usr/local/share/ca-certificates' "$DOCKERFILE" || die "could not drop the build CAs"
 
 step "docker build -t $IMAGE (classic builder, --network=host)"
 t=$SECONDS
@@ -303,7 +322,9 @@ IMAGE_BYTES=$(docker image inspect -f '{{.Size}}' "$IMAGE")
 echo "built $IMAGE in ${BUILD_S} s, $((IMAGE_BYTES / 1000000)) MB"
 docker run --rm --network=none --entrypoint bash "$IMAGE" -c 'echo "models: $(ls $BENTO_PATH/models)";
     echo "sizes: $(du -sh /app/.venv $BENTO_PATH/models | tr "\n\t" ", ")";
-    python -c "import importlib.util as u, torch; print(\"torch\", torch.__version__, \"triton:\", u.find_spec(\"triton\"))"' \
+    python -c "import importlib.util as u, torch; print(\"torch\", torch.__version__, \"triton:\", u.find_spec(\"triton\"))";
+    echo "user: $(id -un); build CAs left: $(ls /usr/local/share/ca-certificates | grep -c crt);";
+    echo "mirror or override variables: $(env | grep -ciE "uv_override|pip_index|mirror")"' \
     | tr '\n' ' '
 echo
 
@@ -312,7 +333,10 @@ PORT=$(free_port)
 step "docker run --network=host (bentoml serve on 127.0.0.1:$PORT)"
 t=$SECONDS
 start_ns=$(date +%s%N)
-CONTAINER=$(docker run -d --network=host --name "triage-smoke-$$" "$IMAGE" \
+# The server requires an API key: a fresh one for this run, only its hash given to the container.
+API_KEY=$("$PY" -c 'from triage.security.keys import new_key; print(new_key())')
+KEY_HASH=$(printf '%s\n' "$API_KEY" | "$PY" -m triage.security.keys hash | sed 's/^NAME:/smoke:/')
+CONTAINER=$(docker run -d --network=host --name "triage-smoke-$$" -e "TRIAGE_API_KEY_HASHES=$KEY_HASH" "$IMAGE" \
     serve --host 127.0.0.1 --port "$PORT")
 # -m: a request made while the server's workers are still loading can hang; ask again instead.
 until curl -sf -m 3 -o /dev/null "http://127.0.0.1:$PORT/readyz"; do
@@ -325,10 +349,12 @@ echo "ready ${READY_S} s after docker run"
 
 step "POST /analyze with $(basename "$CLIP")"
 t=$SECONDS
-ANSWER=$(curl -sS -m 300 -F "file=@$CLIP" "http://127.0.0.1:$PORT/analyze")
+AUTH="Authorization: Bearer $API_KEY"
+ANSWER=$(curl -sS -m 300 -H "$AUTH" -F "file=@$CLIP" "http://127.0.0.1:$PORT/analyze")
 ANALYZE_S=$((SECONDS - t))
 # Once more: the first call pays one-off costs (numba compiling librosa on a fresh container).
-ANALYZE2_S=$(curl -sS -m 300 -o /dev/null -w '%{time_total}' -F "file=@$CLIP" "http://127.0.0.1:$PORT/analyze")
+ANALYZE2_S=$(curl -sS -m 300 -o /dev/null -w '%{time_total}' -H "$AUTH" -F "file=@$CLIP" \
+    "http://127.0.0.1:$PORT/analyze")
 printf '%s' "$ANSWER" | "$PY" -c '
 import json, sys
 answer = json.load(sys.stdin)

@@ -38,8 +38,8 @@ without its words).
 
 
 def analyze(server: Server, path, **fields) -> httpx.Response:
-    return httpx.post(
-        f"{server.url}/analyze",
+    return server.client.post(
+        "/analyze",
         files={"file": (path.name, path.read_bytes(), "audio/wav")},
         data=fields,
         timeout=300,
@@ -108,8 +108,8 @@ def test_calls_beat_trivial_baselines(server: Server) -> None:
 
     def decide(call) -> bool:
         text, clip, _ = call
-        response = httpx.post(
-            f"{server.url}/analyze",
+        response = server.client.post(
+            "/analyze",
             files={"file": ("call.wav", _wav(clip), "audio/wav")},
             data={"transcript": text},
             timeout=300,
@@ -135,7 +135,7 @@ def test_known_transcript_skips_speech_to_text(server: Server) -> None:
     assert body["transcript_source"] == "client" and body["speech"] is None
     assert "speech_to_text" not in body["timings_ms"]
     # the client's words reach the text model unchanged: the same answer as /classify/text
-    [alone] = httpx.post(f"{server.url}/classify/text", json={"sentences": [transcript]}, timeout=60).json()[
+    [alone] = server.client.post("/classify/text", json={"sentences": [transcript]}, timeout=60).json()[
         "results"
     ]
     assert body["corrected_transcript"] == transcript
@@ -161,7 +161,7 @@ def test_batch_analyzes_each_file_and_reports_each_error(server: Server) -> None
         ("file", ("b.txt", b"not audio at all" * 10, "audio/wav")),
         ("file", ("c.wav", (SPEECH_DIR / "emotiontts_pmj00004.wav").read_bytes(), "audio/wav")),
     ]
-    response = httpx.post(f"{server.url}/analyze/batch", files=files, timeout=300)
+    response = server.client.post("/analyze/batch", files=files, timeout=300)
     assert response.status_code == 200, response.text
     results = response.json()["results"]
     assert [r["filename"] for r in results] == ["a.wav", "b.txt", "c.wav"]
@@ -177,6 +177,8 @@ def test_upload_page_in_headless_chromium(server: Server, tmp_path) -> None:
         browser = launch_chromium(p)
         page = browser.new_page()
         page.goto(f"{server.url}/ui")
+        page.fill("#key", server.api_key)  # the page asks for a key once per tab
+        page.click("#keyform button")
         page.set_input_files("#file", str(clip))
         page.click("#send")
         page.wait_for_selector("#result:not([hidden])", timeout=120_000)

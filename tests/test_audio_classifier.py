@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 import soundfile as sf
@@ -178,8 +177,8 @@ def test_endpoint_returns_model_answer_for_real_clips(audio_server, classifier) 
     for path in files:
         data = path.read_bytes()
         expected = classifier.predict([decode_audio(data)])[0]
-        response = httpx.post(
-            f"{audio_server.url}/classify/audio", files={"file": (path.name, data, "audio/wav")}, timeout=120
+        response = audio_server.client.post(
+            "/classify/audio", files={"file": (path.name, data, "audio/wav")}, timeout=120
         )
         assert response.status_code == 200, response.text
         body = response.json()
@@ -205,8 +204,8 @@ def _wav(samples: np.ndarray, rate: int = SAMPLE_RATE) -> bytes:
     ],
 )
 def test_bad_audio_gets_4xx(audio_server, body: bytes, status: int, code: str) -> None:
-    response = httpx.post(
-        f"{audio_server.url}/classify/audio", files={"file": ("clip.wav", body, "audio/wav")}, timeout=60
+    response = audio_server.client.post(
+        "/classify/audio", files={"file": ("clip.wav", body, "audio/wav")}, timeout=60
     )
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code

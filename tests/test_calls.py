@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
+import websocket
 
 from harness.browser import launch_chromium
-from harness.call_client import CallResult, call_audio, exchange, run_call, ws_url
+from harness.call_client import CallResult, call_audio, connect, exchange, frames, run_call, ws_url
 from harness.shared_audio import SOUNDS_DIR, SPEECH_DIR
 from tests.conftest import Server
 from tests.test_hardening import temp_entries
@@ -45,15 +47,17 @@ CALM_CALL = [SPEECH_DIR / f"emotiontts_{n}.wav" for n in ("neb00201", "pma00006"
 
 
 @pytest.fixture(scope="module")
-def calls_server() -> Iterator[Server]:
-    server = Server(env=LIMITS)
+def calls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    audit = tmp_path_factory.mktemp("audit") / "audit.jsonl"
+    server = Server(env={**LIMITS, "TRIAGE_AUDIT_LOG": str(audit)})
+    server.audit_path = audit
     yield server
     server.stop()
 
 
 def stream(server: Server, paths: list[Path], **kwargs) -> CallResult:
     pcm, rate = call_audio(paths)
-    return run_call(ws_url(server.url), pcm, rate, speed=SPEED, **kwargs)
+    return run_call(ws_url(server.url), pcm, rate, speed=SPEED, api_key=server.api_key, **kwargs)
 
 
 def assert_well_formed(result: CallResult) -> None:
@@ -97,10 +101,8 @@ def test_streamed_transcript_matches_transcribe(calls_server: Server) -> None:
     result = stream(calls_server, clips)
     assert_well_formed(result)
     whole = [
-        httpx.post(
-            f"{calls_server.url}/transcribe",
-            files={"file": (p.name, p.read_bytes(), "audio/wav")},
-            timeout=120,
+        calls_server.client.post(
+            "/transcribe", files={"file": (p.name, p.read_bytes(), "audio/wav")}, timeout=120
         ).json()["text"]
         for p in clips
     ]
@@ -175,7 +177,7 @@ BAD_PROTOCOL = [
 def test_bad_protocol_gets_its_close_code(
     calls_server: Server, label: str, messages: list, close: CloseCode, code: str
 ) -> None:
-    result = exchange(ws_url(calls_server.url), messages)
+    result = exchange(ws_url(calls_server.url), messages, api_key=calls_server.api_key)
     errors = result.of("error")
     assert [e["code"] for e in errors] == [code], result.events
     assert result.close_code == close
@@ -184,15 +186,13 @@ def test_bad_protocol_gets_its_close_code(
 
 def test_calls_beyond_the_limit_are_refused_and_others_go_on(calls_server: Server) -> None:
     """Two calls hold both slots; a third is refused (1013); the two still finish normally."""
-    import websocket
-
     url = ws_url(calls_server.url)
-    held = [websocket.create_connection(url, timeout=30) for _ in range(2)]
+    held = [connect(url, calls_server.api_key, timeout_s=30) for _ in range(2)]
     try:
         for sock in held:
             sock.send(start())
             assert json.loads(sock.recv())["type"] == "started"
-        refused = exchange(url, [start()])
+        refused = exchange(url, [start()], api_key=calls_server.api_key)
         assert [e["code"] for e in refused.of("error")] == ["too_many_calls"]
         assert refused.close_code == CloseCode.TRY_AGAIN_LATER
         for sock in held:
@@ -207,14 +207,14 @@ def test_calls_beyond_the_limit_are_refused_and_others_go_on(calls_server: Serve
 def test_server_keeps_serving_and_writes_nothing(calls_server: Server) -> None:
     """A refused call and a served one leave nothing on disk; uploads are still served after."""
     before = temp_entries(calls_server)
-    refused = exchange(ws_url(calls_server.url), [start(), SILENCE_100MS + b"\0"])
+    refused = exchange(
+        ws_url(calls_server.url), [start(), SILENCE_100MS + b"\0"], api_key=calls_server.api_key
+    )
     assert refused.close_code == CloseCode.BAD_PCM
     assert_well_formed(stream(calls_server, [SPEECH_DIR / "emotiontts_pma00006.wav"]))
     clip = SPEECH_DIR / "emotiontts_pma00006.wav"
-    response = httpx.post(
-        f"{calls_server.url}/transcribe",
-        files={"file": (clip.name, clip.read_bytes(), "audio/wav")},
-        timeout=120,
+    response = calls_server.client.post(
+        "/transcribe", files={"file": (clip.name, clip.read_bytes(), "audio/wav")}, timeout=120
     )
     assert response.status_code == 200
     assert httpx.get(f"{calls_server.url}/readyz", timeout=10).status_code == 200
@@ -239,14 +239,13 @@ def test_browser_live_mode_in_headless_chromium(calls_server: Server, tmp_path: 
         )
         page = browser.new_page()
         page.goto(f"{calls_server.url}/ui")
+        page.fill("#key", calls_server.api_key)  # the page asks for a key once per tab
+        page.click("#keyform button")
         page.click("#live")
-        page.wait_for_function(
-            "document.getElementById('live-verdict').textContent.includes('ALERT')", timeout=180_000
-        )
+        # Selectors, not wait_for_function: the page's CSP forbids the eval that one needs.
+        page.wait_for_selector("#live-verdict:has-text('ALERT')", timeout=180_000)
         page.click("#live")  # hang up
-        page.wait_for_function(
-            "document.getElementById('status').textContent.includes('call ended')", timeout=120_000
-        )
+        page.wait_for_selector("#status:has-text('call ended')", timeout=120_000)
         verdict = page.inner_text("#live-verdict")
         transcript = page.inner_text("#live-transcript")
         status = page.inner_text("#status")
@@ -254,3 +253,54 @@ def test_browser_live_mode_in_headless_chromium(calls_server: Server, tmp_path: 
     assert "ALERT" in verdict
     assert "도둑" in transcript
     assert "segments" in status
+
+
+def test_calls_need_the_api_key(calls_server: Server) -> None:
+    """No key or a wrong one: the handshake is refused (401, the API's JSON error) and no call starts."""
+    url = ws_url(calls_server.url)
+    for key, code in ((None, "missing_key"), ("tk_not-a-key", "invalid_key")):
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            connect(url, key, timeout_s=30)
+        assert refused.value.status_code == 401
+        assert json.loads(refused.value.resp_body)["error"]["code"] == code
+    with pytest.raises(websocket.WebSocketBadStatusException) as in_url:
+        connect(f"{url}?api_key={calls_server.api_key}", timeout_s=30)
+    assert in_url.value.status_code == 400
+
+
+def test_browser_style_key_and_the_calls_audit_line(calls_server: Server) -> None:
+    """The key offered as subprotocols ``["bearer", key]``, as the page does: the call is served,
+    ``bearer`` is echoed (browsers drop a connection whose server picks no offered subprotocol),
+    and the audit line carries the call's decision and length, never its words."""
+    pcm, rate = call_audio([SPEECH_DIR / "emotiontts_lmy02120.wav"])
+    sock = websocket.create_connection(
+        ws_url(calls_server.url),
+        timeout=120,
+        subprotocols=["bearer", calls_server.api_key],
+        header=["X-Request-ID: live-audit-1"],
+    )
+    assert sock.getsubprotocol() == "bearer"
+    sock.send(start(sample_rate=rate))
+    for frame in frames(pcm, rate):
+        sock.send_binary(frame)
+    sock.send('{"type": "stop"}')
+    events = []
+    while message := sock.recv():
+        events.append(json.loads(message))
+    sock.close()
+    assert events[0]["type"] == "started" and events[-1]["type"] == "summary", events
+    summary = events[-1]
+    assert summary["segments"] >= 1
+    time.sleep(1)  # the audit line is written when the call's socket has closed
+    text = Path(calls_server.audit_path).read_text(encoding="utf-8")
+    [line] = [json.loads(x) for x in text.splitlines() if '"live-audit-1"' in x]
+    assert (line["key"], line["endpoint"], line["status"]) == ("harness", "/calls", 101)
+    assert line["audio_seconds"] == summary["duration_s"]
+    decision = summary["decision"]
+    assert line["decision"]["category"] == decision["category"]
+    assert line["decision"]["probability"] == decision["emergency_probability"]
+    assert line["decision"]["agency"] == decision["agency"]
+    assert "transcript" not in line
+    assert summary["transcript"] and summary["transcript"] not in text
+    for word in ("도둑", "무서워"):
+        assert word not in text

@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import Server, build_models
@@ -346,7 +345,7 @@ REQUEST = {
 
 
 def test_ec_correct_over_http(server: Server) -> None:
-    r = httpx.post(f"{server.url}/ec/correct", json=REQUEST, timeout=60)
+    r = server.client.post("/ec/correct", json=REQUEST, timeout=60)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["request_id"] == "req-1" and body["model_version"] == "whisper-base"
@@ -358,7 +357,7 @@ def test_ec_correct_over_http(server: Server) -> None:
 
 
 def test_seed_client_request_over_http(server: Server) -> None:
-    r = httpx.post(f"{server.url}/ec/correct", json=seed_request(), timeout=60)
+    r = server.client.post("/ec/correct", json=seed_request(), timeout=60)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["request_id"] == "req_20241226_143022_a1b2c3d4"
@@ -378,13 +377,11 @@ def test_seed_client_request_over_http(server: Server) -> None:
     ],
 )
 def test_ec_correct_rejects_malformed_json(server: Server, payload: dict, field: str) -> None:
-    r = httpx.post(f"{server.url}/ec/correct", json=payload, timeout=30)
+    r = server.client.post("/ec/correct", json=payload, timeout=30)
     assert 400 <= r.status_code < 500
     assert field in r.text
 
 
 def test_ec_correct_rejects_non_json(server: Server) -> None:
-    r = httpx.post(
-        f"{server.url}/ec/correct", content=b"{not json", headers={"content-type": "application/json"}
-    )
+    r = server.client.post("/ec/correct", content=b"{not json", headers={"content-type": "application/json"})
     assert 400 <= r.status_code < 500

@@ -93,7 +93,7 @@ def temp_entries(server: Server) -> set[str]:
 
 
 def post_audio(server: Server, data: bytes, path: str = "/transcribe") -> httpx.Response:
-    return httpx.post(f"{server.url}{path}", files={"file": ("call.wav", data, "audio/wav")}, timeout=300)
+    return server.client.post(f"{path}", files={"file": ("call.wav", data, "audio/wav")}, timeout=300)
 
 
 def test_bad_input_barrage_leaves_server_up_clean_and_quiet(server: Server) -> None:
@@ -108,7 +108,7 @@ def test_bad_input_barrage_leaves_server_up_clean_and_quiet(server: Server) -> N
             if code:
                 assert response.json()["error"]["code"] == code, name
     for path, body, status, code in JSON_CASES:
-        response = httpx.post(f"{server.url}{path}", json=body, timeout=120)
+        response = server.client.post(f"{path}", json=body, timeout=120)
         tried += 1
         assert response.status_code == status, f"{path} {str(body)[:80]}: {response.text[:300]}"
         if code:
@@ -123,14 +123,14 @@ def test_bad_input_barrage_leaves_server_up_clean_and_quiet(server: Server) -> N
     ]
     for body, content_type in raw:
         path = "/classify/text" if "json" in content_type else "/analyze"
-        response = httpx.post(
-            f"{server.url}{path}", content=body, headers={"content-type": content_type}, timeout=60
+        response = server.client.post(
+            f"{path}", content=body, headers={"content-type": content_type}, timeout=60
         )
         tried += 1
         assert 400 <= response.status_code < 500, response.text
         assert response.json()["error"]["code"]
-    huge = httpx.post(
-        f"{server.url}/analyze",
+    huge = server.client.post(
+        "/analyze",
         content=b"\0" * (64 << 20),
         headers={"content-type": "audio/wav"},
         timeout=120,
@@ -139,7 +139,7 @@ def test_bad_input_barrage_leaves_server_up_clean_and_quiet(server: Server) -> N
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "upload_too_large"
     print(f"{tried} bad or odd inputs tried")
 
-    assert httpx.get(f"{server.url}/readyz", timeout=30).status_code == 200
+    assert server.client.get("/readyz", timeout=30).status_code == 200
     assert post_audio(server, CLIP.read_bytes()).status_code == 200
     rss_after = tree_rss(server.process.pid)
     print(f"serving processes RSS: {rss_before / 2**20:.0f} MiB before, {rss_after / 2**20:.0f} MiB after")
@@ -190,7 +190,7 @@ def test_killed_runner_gives_503_then_recovers(small_server: Server) -> None:
         statuses = []
         while time.monotonic() - killed_at < 240:
             try:
-                statuses.append(httpx.get(f"{small_server.url}/readyz", timeout=10).status_code)
+                statuses.append(small_server.client.get("/readyz", timeout=10).status_code)
             except httpx.HTTPError:
                 statuses.append(0)
             if statuses[-1] == 200 and len(statuses) > 1 and statuses[-2] != 200:

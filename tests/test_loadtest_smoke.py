@@ -22,7 +22,9 @@ CLASSES = ["ClassifyTextUser", "ClassifyAudioUser"]
 
 
 def test_locust_smoke_has_no_failures(server: Server, tmp_path: Path) -> None:
-    status, stats_csv = run_locust(server.url, CLASSES, USERS, USERS, RUN_TIME, "smoke", reports=tmp_path)
+    status, stats_csv = run_locust(
+        server.url, CLASSES, USERS, USERS, RUN_TIME, "smoke", reports=tmp_path, api_key=server.api_key
+    )
     prefix = tmp_path / "smoke"
     with stats_csv.open(encoding="utf-8") as f:
         rows = {row["Name"]: row for row in csv.DictReader(f)}

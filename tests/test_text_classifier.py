@@ -16,7 +16,6 @@ import json
 import random
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import stored_model
@@ -208,7 +207,7 @@ def text_server(text_model, server):
 
 
 def test_endpoint_returns_model_answers(text_server, classifier) -> None:
-    response = httpx.post(f"{text_server.url}/classify/text", json={"sentences": PROBE_TEXTS}, timeout=120)
+    response = text_server.client.post("/classify/text", json={"sentences": PROBE_TEXTS}, timeout=120)
     assert response.status_code == 200, response.text
     body = response.json()
     expected = classifier.classify(PROBE_TEXTS)
@@ -220,8 +219,8 @@ def test_endpoint_returns_model_answers(text_server, classifier) -> None:
             assert got["probabilities"][label] == pytest.approx(p, abs=1e-3)
     assert body["is_emergency"] is any(p.is_emergency for p in expected)
     assert isinstance(body["prediction_time_ms"], float | int)
-    calm = httpx.post(
-        f"{text_server.url}/classify/text", json={"sentences": ["내일 점심 같이 먹을래?"]}, timeout=60
+    calm = text_server.client.post(
+        "/classify/text", json={"sentences": ["내일 점심 같이 먹을래?"]}, timeout=60
     )
     assert calm.status_code == 200 and isinstance(calm.json()["is_emergency"], bool)
 
@@ -240,14 +239,14 @@ def test_endpoint_returns_model_answers(text_server, classifier) -> None:
     ],
 )
 def test_bad_text_input_gets_4xx(text_server, payload, status: int, needle: str) -> None:
-    response = httpx.post(f"{text_server.url}/classify/text", json=payload, timeout=60)
+    response = text_server.client.post("/classify/text", json=payload, timeout=60)
     assert response.status_code == status, response.text
     assert needle in response.text
 
 
 def test_malformed_json_gets_4xx(text_server) -> None:
-    response = httpx.post(
-        f"{text_server.url}/classify/text",
+    response = text_server.client.post(
+        "/classify/text",
         content=b'{"sentences": [',
         headers={"content-type": "application/json"},
     )

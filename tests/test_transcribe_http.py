@@ -6,7 +6,6 @@ import io
 import os
 import tempfile
 
-import httpx
 import numpy as np
 import pytest
 import soundfile as sf
@@ -29,9 +28,7 @@ def test_transcribes_real_clips(server: Server) -> None:
     references = {r["file"]: r["transcript"] for r in read_manifest(SPEECH_DIR)}
     for name in CLIPS:
         data = (SPEECH_DIR / name).read_bytes()
-        response = httpx.post(
-            f"{server.url}/transcribe", files={"file": (name, data, "audio/wav")}, timeout=120
-        )
+        response = server.client.post("/transcribe", files={"file": (name, data, "audio/wav")}, timeout=120)
         assert response.status_code == 200, response.text
         body = response.json()
         assert cer(references[name], body["text"]) < 0.3
@@ -40,8 +37,8 @@ def test_transcribes_real_clips(server: Server) -> None:
 
 def test_raw_audio_body_is_accepted(server: Server) -> None:
     data = (SPEECH_DIR / CLIPS[0]).read_bytes()
-    response = httpx.post(
-        f"{server.url}/transcribe", content=data, headers={"content-type": "audio/wav"}, timeout=120
+    response = server.client.post(
+        "/transcribe", content=data, headers={"content-type": "audio/wav"}, timeout=120
     )
     assert response.status_code == 200 and "도둑" in response.json()["text"]
 
@@ -63,36 +60,32 @@ BAD_UPLOADS = [
 
 @pytest.mark.parametrize(("label", "data", "status", "code"), BAD_UPLOADS, ids=[b[0] for b in BAD_UPLOADS])
 def test_bad_audio_gets_clear_4xx(server: Server, label: str, data: bytes, status: int, code: str) -> None:
-    response = httpx.post(
-        f"{server.url}/transcribe", files={"file": ("x.wav", data, "audio/wav")}, timeout=60
-    )
+    response = server.client.post("/transcribe", files={"file": ("x.wav", data, "audio/wav")}, timeout=60)
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
 
 
 def test_request_shape_errors(server: Server) -> None:
-    no_file = httpx.post(f"{server.url}/transcribe", files={"language": (None, "ko")}, timeout=30)
+    no_file = server.client.post("/transcribe", files={"language": (None, "ko")}, timeout=30)
     assert no_file.status_code == 400 and no_file.json()["error"]["code"] == "missing_file"
-    as_json = httpx.post(f"{server.url}/transcribe", json={"audio": "abc"}, timeout=30)
+    as_json = server.client.post("/transcribe", json={"audio": "abc"}, timeout=30)
     assert as_json.status_code == 415 and as_json.json()["error"]["code"] == "unsupported_media_type"
 
 
 def test_oversized_upload_is_refused_and_server_keeps_serving(server: Server) -> None:
     before = set(os.listdir(tempfile.gettempdir()))
     huge = b"\0" * (21 * 1024 * 1024)  # above the default 20 MiB limit
-    response = httpx.post(
-        f"{server.url}/transcribe", files={"file": ("big.wav", huge, "audio/wav")}, timeout=60
-    )
+    response = server.client.post("/transcribe", files={"file": ("big.wav", huge, "audio/wav")}, timeout=60)
     assert response.status_code == 413 and response.json()["error"]["code"] == "upload_too_large"
-    assert httpx.get(f"{server.url}/readyz", timeout=10).status_code == 200
+    assert server.client.get("/readyz", timeout=10).status_code == 200
     leftovers = {n for n in set(os.listdir(tempfile.gettempdir())) - before if not n.startswith("pytest")}
     assert not leftovers
 
 
 def test_bentoml_operational_endpoints(server: Server) -> None:
-    assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
-    assert httpx.get(f"{server.url}/readyz", timeout=10).status_code == 200
-    metrics = httpx.get(f"{server.url}/metrics", timeout=10)
+    assert server.client.get("/healthz", timeout=10).status_code == 200
+    assert server.client.get("/readyz", timeout=10).status_code == 200
+    metrics = server.client.get("/metrics", timeout=10)
     assert metrics.status_code == 200 and "bentoml" in metrics.text
-    spec = httpx.get(f"{server.url}/docs.json", timeout=10).json()
+    spec = server.client.get("/docs.json", timeout=10).json()
     assert "/transcribe" in spec["paths"]

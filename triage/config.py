@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from triage.whisper import MODEL_NAME as WHISPER_MODEL_NAME
 
@@ -162,6 +163,38 @@ class Settings:
     """Region for the S3 client (empty: boto3's standard chain)."""
     s3_timeout_s: float = field(default_factory=lambda: float(_env("S3_TIMEOUT_S", "10")))
     """Connect and read timeout of one S3 call; an unreachable store becomes a 503, not a hang."""
+    auth: bool = field(default_factory=lambda: _env_bool("AUTH", True))
+    """API keys required on every endpoint but health, readiness and metrics. Turning this off
+    takes an explicit ``TRIAGE_AUTH=0`` and the server logs a warning at start."""
+    api_keys_file: str = field(
+        default_factory=lambda: _env("API_KEYS_FILE", str(Path.home() / ".config" / "triage" / "api_keys"))
+    )
+    """File of ``name sha256:<hex>`` lines (``python -m triage.security.keys``); re-read when it
+    changes, so a removed (revoked) key stops working without a restart."""
+    api_key_hashes: str = field(default_factory=lambda: _env("API_KEY_HASHES", ""))
+    """More keys from the environment: ``name:<sha256 hex>`` entries separated by commas."""
+    metrics_require_key: bool = field(default_factory=lambda: _env_bool("METRICS_REQUIRE_KEY", False))
+    """``/metrics`` holds counts and latencies only, so scrapers on the internal network read it
+    without a key; on an exposed port, set this and give the scraper a key of its own."""
+    public_docs: bool = field(default_factory=lambda: _env_bool("PUBLIC_DOCS", False))
+    """Serve the OpenAPI spec and the Swagger page without a key (they describe the API, no data)."""
+    rate_limit_per_s: float = field(default_factory=lambda: float(_env("RATE_LIMIT_PER_S", "20")))
+    """Requests per second each key may sustain (token bucket refill; 0: no limit)."""
+    rate_limit_burst: int = field(default_factory=lambda: int(_env("RATE_LIMIT_BURST", "40")))
+    """Requests a key may send at once before its bucket runs dry."""
+    audit_log: str = field(default_factory=lambda: _env("AUDIT_LOG", ""))
+    """File the audit trail is appended to, one JSON line per request (empty: standard error)."""
+    audit_transcripts: bool = field(default_factory=lambda: _env_bool("AUDIT_TRANSCRIPTS", False))
+    """Put transcripts in the audit trail, with phone, resident registration and card numbers and
+    e-mail addresses masked. Off by default: callers' words are personal data."""
+    cors_origins: tuple[str, ...] = field(
+        default_factory=lambda: tuple(o.strip() for o in _env("CORS_ORIGINS", "").split(",") if o.strip())
+    )
+    """Browser origins allowed to call the API from other sites (empty: none, same origin only)."""
+    body_timeout_s: float = field(default_factory=lambda: float(_env("BODY_TIMEOUT_S", "30")))
+    """Seconds a client has to send a whole request body; slower ones get 408 and lose the connection."""
+    max_header_bytes: int = field(default_factory=lambda: int(_env("MAX_HEADER_BYTES", "8192")))
+    """Total size of a request's headers beyond which it gets 431."""
 
 
 @lru_cache(maxsize=1)

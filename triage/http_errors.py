@@ -14,6 +14,7 @@ from bentoml.exceptions import BentoMLException
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from triage.errors import TriageError
 
@@ -27,6 +28,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(aiohttp.ClientError, _runner_gone)
     app.add_exception_handler(ConnectionError, _runner_gone)
     app.add_exception_handler(BentoMLException, _runner_error)
+    app.add_exception_handler(HTTPException, _http_error)
 
 
 async def _triage_error(_: Request, exc: TriageError) -> JSONResponse:
@@ -42,6 +44,18 @@ async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONRespo
     fields = ", ".join(p["field"] or "body" for p in problems)
     error = TriageError(422, "invalid_request", f"Invalid request body: {fields}.", problems=problems)
     return JSONResponse(error.to_dict(), status_code=422)
+
+
+HTTP_ERROR_CODES = {400: "unreadable_body", 404: "not_found", 405: "method_not_allowed"}
+
+
+async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    """FastAPI's own refusals (a body that is not JSON, not UTF-8 or nested too deep: 400; a wrong
+    method: 405) in the same shape as every other error, instead of ``{"detail": ...}``."""
+    code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
+    message = "The request body could not be parsed." if exc.status_code == 400 else str(exc.detail)
+    error = TriageError(exc.status_code, code, message)
+    return JSONResponse(error.to_dict(), status_code=exc.status_code, headers=exc.headers)
 
 
 def _runner_unavailable(name: str) -> JSONResponse:

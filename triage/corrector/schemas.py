@@ -7,12 +7,14 @@ ASR engine may send more than the corrector reads.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from triage.config import get_settings
 from triage.limits import at_most
+from triage.unicode_checks import has_lone_surrogate
 
 
 class _Lenient(BaseModel):
@@ -101,6 +103,15 @@ class CorrectRequest(_Lenient):
     @classmethod
     def _lexicon_limit(cls, words: list[str]) -> list[str]:
         return at_most(words, get_settings().max_lexicon_words)
+
+    @model_validator(mode="after")
+    def _encodable(self) -> CorrectRequest:
+        """Every string of the request goes to the runner as UTF-8: refuse one that cannot."""
+        if has_lone_surrogate(json.dumps(self.model_dump(mode="python"), ensure_ascii=False, default=str)):
+            raise ValueError(
+                "a text holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not valid Unicode"
+            )
+        return self
 
 
 class CorrectionItem(_Lenient):

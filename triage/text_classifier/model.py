@@ -19,6 +19,7 @@ from triage.device import pick_device
 from triage.errors import TriageError
 from triage.text_classifier import MODEL_NAME, NORMAL_LABEL
 from triage.text_classifier.schemas import TextPrediction
+from triage.unicode_checks import has_lone_surrogate
 
 CLASSIFIER_JSON = "classifier.json"
 
@@ -36,6 +37,10 @@ def validate_texts(texts: list[str], settings: Settings | None = None) -> None:
         if not text.strip():
             raise TriageError(
                 422, "empty_text", f"sentences[{index}] is empty or only whitespace.", index=index
+            )
+        if has_lone_surrogate(text):
+            raise TriageError(
+                422, "invalid_text", f"sentences[{index}] holds a lone UTF-16 surrogate.", index=index
             )
         if len(text) > settings.max_text_chars:
             raise TriageError(

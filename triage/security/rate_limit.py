@@ -1,0 +1,79 @@
+"""A token bucket per API key: each caller within its own rate, none able to starve the others.
+
+Buckets are per key name (per client address when authentication is off), so a key that
+floods the server empties only its own bucket; its excess requests are refused here, before
+they take one of the in-flight slots of :class:`triage.overload.ConcurrencyLimit` or reach a
+model. Buckets live in the API worker's memory (one worker by default); with several workers
+each enforces the rate on its share of the connections.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from triage.security.asgi import ASGIApp, Receive, Scope, Send, send_error, state
+
+MAX_IDLE_BUCKETS = 10_000
+"""Full buckets are dropped beyond this many callers, so anonymous addresses cannot grow memory."""
+
+
+class TokenBucket:
+    """``burst`` tokens, refilled at ``rate`` per second; each request takes one."""
+
+    def __init__(self, rate: float, burst: int, now: float) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.stamp = now
+
+    def take(self, now: float) -> float:
+        """0 when a token was taken, else the seconds until one will be there."""
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+    def full(self, now: float) -> bool:
+        return self.tokens + (now - self.stamp) * self.rate >= self.burst
+
+
+class RateLimit:
+    """ASGI middleware: 429 ``rate_limited`` with ``Retry-After`` once a caller's bucket is empty.
+
+    Reads the caller noted by :class:`triage.security.auth.ApiKeyAuth`; requests it let through
+    without one (health probes, the page) are never limited.
+    """
+
+    def __init__(self, app: ASGIApp, rate_per_s: float, burst: int) -> None:
+        self.app = app
+        self.rate = rate_per_s
+        self.burst = max(1, burst)
+        self.buckets: dict[str, TokenBucket] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        caller = state(scope).get("caller") if scope["type"] in ("http", "websocket") else None
+        if caller is None or self.rate <= 0:
+            await self.app(scope, receive, send)
+            return
+        now = time.monotonic()
+        bucket = self.buckets.get(caller)
+        if bucket is None:
+            if len(self.buckets) >= MAX_IDLE_BUCKETS:
+                self.buckets = {k: b for k, b in self.buckets.items() if not b.full(now)}
+            bucket = self.buckets[caller] = TokenBucket(self.rate, self.burst, now)
+        wait = bucket.take(now)
+        if wait > 0:
+            await send_error(
+                scope,
+                send,
+                429,
+                "rate_limited",
+                f"This key may send {self.rate:g} requests per second (bursts of {self.burst}); "
+                f"retry in {wait:.1f} s.",
+                {"Retry-After": str(math.ceil(wait))},
+            )
+            return
+        await self.app(scope, receive, send)

@@ -89,7 +89,7 @@ def runner_share(topology: Topology, calls: int) -> dict[str, dict[str, float]]:
     api = topology.apis[0]
     processes = {**topology.runners, "api": api}
     before = {name: tree_cpu_s(p) for name, p in processes.items()}
-    warm_up(api.url, ["analyze"], calls)
+    warm_up(api.url, ["analyze"], calls, api.api_key)
     used = {name: tree_cpu_s(p) - before[name] for name, p in processes.items()}
     total = sum(used.values()) or 1.0
     print(f"\nCPU per /analyze by process ({calls} sequential calls, one speech clip), and RSS:")
@@ -147,7 +147,7 @@ def main() -> None:
         servers = {"in-graph": in_graph, "by-url": topology.apis[0]}
         print(f"both wirings ready in {time.monotonic() - started:.0f} s", flush=True)
         for server in servers.values():
-            warm_up(server.url, args.endpoints, WARM_UP_REQUESTS)
+            warm_up(server.url, args.endpoints, WARM_UP_REQUESTS, server.api_key)
         for endpoint in args.endpoints:
             for users in args.speech_users if endpoint in SPEECH else args.users:
                 pooled = {
@@ -158,7 +158,13 @@ def main() -> None:
                     for name in list(servers)[:: 1 if r % 2 == 0 else -1]:
                         lat, completed, errors, samples = asyncio.run(
                             drive(
-                                servers[name].url, endpoint, users, args.duration, args.warmup, args.timeout
+                                servers[name].url,
+                                endpoint,
+                                users,
+                                args.duration,
+                                args.warmup,
+                                args.timeout,
+                                servers[name].auth_headers,
                             )
                         )
                         latencies[name] += lat

@@ -13,8 +13,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import httpx
-
 from harness.s3_server import REGION, S3Server
 from harness.server import ServeProcess, latest_version
 from harness.shared_audio import REPO, SPEECH_DIR
@@ -68,8 +66,6 @@ def test_push_then_pull_into_an_empty_store_which_serves() -> None:
 
         with ServeProcess(home, timeout_s=900) as server:
             data = (SPEECH_DIR / CLIP).read_bytes()
-            response = httpx.post(
-                f"{server.url}/analyze", files={"file": (CLIP, data, "audio/wav")}, timeout=300
-            )
+            response = server.client.post("/analyze", files={"file": (CLIP, data, "audio/wav")}, timeout=300)
             assert response.status_code == 200, response.text
             assert response.json()["transcript"]

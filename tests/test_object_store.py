@@ -71,21 +71,21 @@ def server(s3: S3Server) -> Iterator[Server]:
 
 
 def analyze_ref(server: Server, uri: str) -> httpx.Response:
-    return httpx.post(f"{server.url}/analyze", json={"s3_uri": uri}, timeout=300)
+    return server.client.post("/analyze", json={"s3_uri": uri}, timeout=300)
 
 
 def test_analyze_by_s3_uri_matches_the_upload(server: Server) -> None:
     by_ref = analyze_ref(server, f"s3://calls/2026/{CLIP}")
     assert by_ref.status_code == 200, by_ref.text
     data = (SPEECH_DIR / CLIP).read_bytes()
-    uploaded = httpx.post(f"{server.url}/analyze", files={"file": (CLIP, data, "audio/wav")}, timeout=300)
+    uploaded = server.client.post("/analyze", files={"file": (CLIP, data, "audio/wav")}, timeout=300)
     assert uploaded.status_code == 200, uploaded.text
     assert cer(REFERENCES[CLIP], by_ref.json()["transcript"]) < 0.3
     assert by_ref.json()["transcript"] == uploaded.json()["transcript"]
     assert by_ref.json()["decision"] == uploaded.json()["decision"]
 
-    known = httpx.post(
-        f"{server.url}/analyze",
+    known = server.client.post(
+        "/analyze",
         json={"s3_uri": f"s3://calls/2026/{CLIP}", "transcript": "불이 났어요"},
         timeout=300,
     )
@@ -113,8 +113,8 @@ def test_each_refusal_is_a_clear_4xx(server: Server, uri: str, status: int, code
 
 def test_malformed_reference_bodies(server: Server) -> None:
     for body in (b"{", b"[]", b'{"s3_uri": 7}'):
-        response = httpx.post(
-            f"{server.url}/analyze", content=body, headers={"content-type": "application/json"}, timeout=60
+        response = server.client.post(
+            "/analyze", content=body, headers={"content-type": "application/json"}, timeout=60
         )
         assert 400 <= response.status_code < 500, response.text
         assert response.json()["error"]["code"]
@@ -122,13 +122,13 @@ def test_malformed_reference_bodies(server: Server) -> None:
 
 def test_batch_takes_a_list_of_references(server: Server) -> None:
     uris = [f"s3://calls/2026/{CLIP}", "s3://calls/2026/missing.wav", f"s3://elsewhere/{CLIP}"]
-    response = httpx.post(f"{server.url}/analyze/batch", json={"s3_uris": uris}, timeout=300)
+    response = server.client.post("/analyze/batch", json={"s3_uris": uris}, timeout=300)
     assert response.status_code == 200, response.text
     results = response.json()["results"]
     assert [r["filename"] for r in results] == uris
     assert cer(REFERENCES[CLIP], results[0]["analysis"]["transcript"]) < 0.3
     assert [r["error"]["code"] for r in results[1:]] == ["object_not_found", "bucket_not_allowed"]
-    empty = httpx.post(f"{server.url}/analyze/batch", json={"s3_uris": []}, timeout=60)
+    empty = server.client.post("/analyze/batch", json={"s3_uris": []}, timeout=60)
     assert empty.status_code == 422
 
 
@@ -145,5 +145,5 @@ def test_unreachable_store_is_503_and_server_keeps_serving(server: Server, s3: S
     assert response.status_code == 503, response.text
     assert response.json()["error"]["code"] == "object_store_unavailable"
     data = (SPEECH_DIR / CLIP).read_bytes()
-    uploaded = httpx.post(f"{server.url}/analyze", files={"file": (CLIP, data, "audio/wav")}, timeout=300)
+    uploaded = server.client.post("/analyze", files={"file": (CLIP, data, "audio/wav")}, timeout=300)
     assert uploaded.status_code == 200, uploaded.text

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from harness.server import ServeProcess
 from harness.shared_audio import SPEECH_DIR, read_manifest
 from harness.topology import Topology
 from tests.conftest import STORE, build_models
@@ -36,9 +37,10 @@ def topology() -> Iterator[Topology]:
         yield topo
 
 
-def analyze(url: str, name: str) -> httpx.Response:
+def analyze(api: ServeProcess, name: str) -> httpx.Response:
+    """``/analyze`` of one labelled clip through an API process, with its key."""
     data = (SPEECH_DIR / name).read_bytes()
-    return httpx.post(f"{url}/analyze", files={"file": (name, data, "audio/wav")}, timeout=300)
+    return api.client.post("/analyze", files={"file": (name, data, "audio/wav")}, timeout=300)
 
 
 def pcm_json(name: str) -> dict[str, str]:
@@ -80,7 +82,7 @@ def test_each_runner_answers_alone_in_json(topology: Topology) -> None:
 def test_api_by_url_analyzes_real_clips(topology: Topology) -> None:
     [api] = topology.apis
     for name in CLIPS:
-        response = analyze(api.url, name)
+        response = analyze(api, name)
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["transcript_source"] == "whisper"
@@ -90,7 +92,7 @@ def test_api_by_url_analyzes_real_clips(topology: Topology) -> None:
 
     files = [("file", (n, (SPEECH_DIR / n).read_bytes(), "audio/wav")) for n in CLIPS]
     files.append(("file", ("empty.wav", b"", "audio/wav")))
-    batch = httpx.post(f"{api.url}/analyze/batch", files=files, timeout=300)
+    batch = api.client.post("/analyze/batch", files=files, timeout=300)
     assert batch.status_code == 200, batch.text
     results = batch.json()["results"]
     assert [r["filename"] for r in results] == [*CLIPS, "empty.wav"]
@@ -98,9 +100,7 @@ def test_api_by_url_analyzes_real_clips(topology: Topology) -> None:
         assert cer(REFERENCES[name], result["analysis"]["transcript"]) < 0.3
     assert results[2]["analysis"] is None and results[2]["error"]["code"] == "empty_audio"
 
-    texts = httpx.post(
-        f"{api.url}/classify/text", json={"sentences": ["불이 났어요", "안녕하세요"]}, timeout=60
-    )
+    texts = api.client.post("/classify/text", json={"sentences": ["불이 났어요", "안녕하세요"]}, timeout=60)
     assert texts.status_code == 200, texts.text
     assert len(texts.json()["results"]) == 2
 
@@ -108,7 +108,7 @@ def test_api_by_url_analyzes_real_clips(topology: Topology) -> None:
 def test_second_api_shares_the_runners(topology: Topology) -> None:
     second = topology.add_api()
     first = topology.apis[0]
-    answers = [analyze(api.url, CLIPS[1]) for api in (first, second)]
+    answers = [analyze(api, CLIPS[1]) for api in (first, second)]
     assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
     one, two = (a.json() for a in answers)
     assert one["transcript"] == two["transcript"]
@@ -121,11 +121,11 @@ def test_killed_runner_gives_503_and_restart_brings_it_back(topology: Topology) 
     runner.kill()
     killed = time.monotonic()
 
-    refused = analyze(api.url, CLIPS[0])
+    refused = analyze(api, CLIPS[0])
     assert refused.status_code == 503, refused.text
     assert refused.json()["error"]["code"] == "runner_unavailable"
     assert refused.headers["retry-after"]
-    texts = httpx.post(f"{api.url}/classify/text", json={"sentences": ["불이 났어요"]}, timeout=60)
+    texts = api.client.post("/classify/text", json={"sentences": ["불이 났어요"]}, timeout=60)
     assert texts.status_code == 503 and texts.json()["error"]["code"] == "runner_unavailable"
     assert httpx.get(f"{api.url}/readyz", timeout=30).status_code == 503
     assert httpx.get(f"{api.url}/healthz", timeout=30).status_code == 200  # alive: no restart needed
@@ -137,7 +137,7 @@ def test_killed_runner_gives_503_and_restart_brings_it_back(topology: Topology) 
     while httpx.get(f"{api.url}/readyz", timeout=30).status_code != 200:
         assert time.monotonic() < deadline, "the API did not become ready again"
         time.sleep(0.5)
-    served = analyze(api.url, CLIPS[0])
+    served = analyze(api, CLIPS[0])
     assert served.status_code == 200, served.text
     print(
         f"kill -> three 503 answers and /readyz 503 within {refused_s:.1f} s; runner restarted and ready in "

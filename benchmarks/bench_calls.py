@@ -25,7 +25,6 @@ A JSON report goes to ``loadtest/reports/``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import threading
@@ -39,7 +38,7 @@ import numpy as np
 from harness.call_client import CallResult, call_audio, read_pcm, run_call, ws_url
 from harness.server import ServeProcess, default_home, model_summary
 from harness.shared_audio import SPEECH_DIR, read_manifest
-from loadtest.payloads import REPORTS
+from loadtest.payloads import write_report
 from triage.config import get_settings
 from triage.metrics import cer
 
@@ -197,10 +196,7 @@ def main() -> None:
             report["modes"][mode] = out
     capacities = {m: report["modes"][m]["capacity_calls"] for m in report["modes"]}
     print(f"capacity (calls with committed-text p95 <= {CAPACITY_P95_S:g} s): {capacities}")
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    path = REPORTS / f"bench_calls_{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    print(f"report: {path}")
+    write_report("bench_calls", report)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import re
 import time
@@ -38,7 +37,7 @@ from harness.server import (
     default_home,
     model_summary,
 )
-from loadtest.payloads import ENDPOINTS, REPORTS, cycle, warm_up
+from loadtest.payloads import ENDPOINTS, cycle, warm_up, write_report
 
 RUNNER_OF = {
     "analyze": "triage",
@@ -356,22 +355,16 @@ def main() -> None:
         print(f"  {config:<20} RSS sum {m['peak_rss_mib']:6.0f} MiB   PSS sum {m['peak_pss_mib']:6.0f} MiB")
     print(f"\nload average at the end: {os.getloadavg()}")
 
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    out = REPORTS / f"bench_graph_{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(
-        json.dumps(
-            {
-                "args": {k: str(v) for k, v in vars(args).items()},
-                "models": model_summary(home),
-                "machine": {"cpus": os.cpu_count(), "cpu": cpu, "mem_gib": round(mem_gib, 1)},
-                "results": [asdict(r) for r in results],
-                "memory": memory,
-            },
-            indent=1,
-            ensure_ascii=False,
-        )
+    write_report(
+        "bench_graph",
+        {
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "models": model_summary(home),
+            "machine": {"cpus": os.cpu_count(), "cpu": cpu, "mem_gib": round(mem_gib, 1)},
+            "results": [asdict(r) for r in results],
+            "memory": memory,
+        },
     )
-    print(f"results: {out}")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import time
 from dataclasses import asdict
@@ -35,7 +34,7 @@ import psutil
 from benchmarks.bench_graph import WARM_UP_REQUESTS, Result, drive, print_comparison
 from harness.server import ServeProcess, default_home, model_summary
 from harness.topology import Topology, start_all
-from loadtest.payloads import REPORTS, warm_up
+from loadtest.payloads import warm_up, write_report
 
 ENDPOINTS = ["analyze", "classify_text", "classify_audio", "ec_correct"]
 SPEECH = {"analyze", "transcribe"}
@@ -183,21 +182,15 @@ def main() -> None:
         results, "by-url", "in-graph", "By URL vs in-graph (latencies in ms; ratios by-url/in-graph)"
     )
     print(f"\nload average at the end: {os.getloadavg()}")
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    out = REPORTS / f"bench_topology_{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(
-        json.dumps(
-            {
-                "args": {k: str(v) for k, v in vars(args).items()},
-                "models": model_summary(home),
-                "results": [asdict(r) for r in results],
-                "runner_share": share,
-            },
-            indent=1,
-            ensure_ascii=False,
-        )
+    write_report(
+        "bench_topology",
+        {
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "models": model_summary(home),
+            "results": [asdict(r) for r in results],
+            "runner_share": share,
+        },
     )
-    print(f"results: {out}")
 
 
 if __name__ == "__main__":

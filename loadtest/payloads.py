@@ -21,6 +21,7 @@ import csv
 import itertools
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -136,6 +137,15 @@ def cycle(endpoint: str, offset: int = 0) -> Iterator[Body]:
 
 REPORTS = REPO / "loadtest" / "reports"
 """Where load runs and benchmarks write their reports (git-ignored)."""
+
+
+def write_report(name: str, payload: dict) -> Path:
+    """Save a benchmark's figures as ``REPORTS/<name>_<time>.json`` and print where; returns the path."""
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    path = REPORTS / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
+    print(f"results: {path}")
+    return path
 
 
 def warm_up(url: str, endpoints: list[str], requests: int, api_key: str | None = None) -> None:

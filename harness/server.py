@@ -39,8 +39,17 @@ def default_home() -> Path:
 
 
 def latest_version(home: Path, name: str) -> str | None:
-    """Newest stored version of ``name`` (BentoML writes the ``latest`` pointer lazily, so not read)."""
-    versions = sorted((home / "models" / name).glob("*/model.yaml"), key=lambda p: p.stat().st_mtime)
+    """Newest stored version of ``name`` by the ``creation_time`` BentoML records in ``model.yaml``.
+
+    BentoML writes the ``latest`` pointer lazily, so it is not read; file times are not used
+    either, as copying a store (``cp -r``) rewrites them.
+    """
+    import yaml
+
+    versions = sorted(
+        (home / "models" / name).glob("*/model.yaml"),
+        key=lambda p: str((yaml.safe_load(p.read_text()) or {}).get("creation_time", "")),
+    )
     return versions[-1].parent.name if versions else None
 
 

@@ -16,6 +16,7 @@ import bentoml
 import numpy as np
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from runners.audio_classifier import AudioClassifier
@@ -41,11 +42,13 @@ from triage.errors import TriageError
 from triage.fusion import MODEL_NAME as FUSION_MODEL
 from triage.fusion.model import LogisticFusion
 from triage.http_errors import install_error_handlers
+from triage.object_store import fetch_upload, is_json, read_json
 from triage.openapi_bodies import CLIP_WITH_TRANSCRIPT, CLIPS, ONE_CLIP
 from triage.overload import ConcurrencyLimit
 from triage.runner_calls import call_runner
 from triage.runner_health import runners_ready
 from triage.security.install import install_security
+from triage.seed_routes import SeedAudioPrediction, SeedTextPrediction, s3_reference
 from triage.text_classifier.model import validate_texts
 from triage.text_classifier.schemas import ClassifyTextRequest, ClassifyTextResponse, SentenceResult
 from triage.uploads import AudioUpload, read_audio_uploads
@@ -204,16 +207,52 @@ class Triage:
     @app.post("/classify/text", response_model=ClassifyTextResponse, tags=["text"])
     async def classify_text(self, body: ClassifyTextRequest) -> ClassifyTextResponse:
         """Classify each sentence (normal, medical, fire, crime, accident); ``is_emergency`` if any is."""
+        return await self._classify_sentences(body.sentences)
+
+    async def _classify_sentences(self, sentences: list[str]) -> ClassifyTextResponse:
         started = time.perf_counter()
-        validate_texts(body.sentences)
-        predictions = await call_runner(self.text_classifier.to_async.classify, body.sentences)
-        pairs = zip(body.sentences, predictions, strict=True)
+        validate_texts(sentences)
+        predictions = await call_runner(self.text_classifier.to_async.classify, sentences)
+        pairs = zip(sentences, predictions, strict=True)
         results = [SentenceResult(sentence=s, **p.model_dump()) for s, p in pairs]
         return ClassifyTextResponse(
             results=results,
             is_emergency=any(r.is_emergency for r in results),
             prediction_time_ms=round((time.perf_counter() - started) * 1000, 2),
         )
+
+    @app.post("/predict", response_model=SeedAudioPrediction | SeedTextPrediction, tags=["compatibility"])
+    async def predict(self, request: Request) -> SeedAudioPrediction | SeedTextPrediction:
+        """The seeds' ``/predict``: seed 000's multipart ``audio_file`` with an optional ``text_input``
+        (speech-to-text when it is absent), or seed 002's JSON ``{"sentences": [...]}``."""
+        if is_json(request):
+            try:
+                body = ClassifyTextRequest.model_validate(await read_json(request))
+            except ValidationError as exc:
+                raise TriageError(422, "invalid_request", 'Send {"sentences": ["...", ...]}.') from exc
+            return SeedTextPrediction.of(await self._classify_sentences(body.sentences))
+        uploads, fields = await read_audio_uploads(request, field_name="audio_file")
+        if len(uploads) != 1:
+            raise TriageError(400, "one_file_expected", f"Send exactly one audio file, got {len(uploads)}.")
+        text = fields.get("text_input", "").strip() or None
+        if text:
+            validate_texts([text])
+        return SeedAudioPrediction.of(await self._analyze(await _decode(uploads[0]), text))
+
+    @app.post("/predict_s3", response_model=SeedAudioPrediction, tags=["compatibility"])
+    async def predict_s3(self, request: Request) -> SeedAudioPrediction:
+        """Seed 000's ``/predict_s3``: JSON ``{"s3_uri": "s3://bucket/key", "text": "..."}`` (``s3_key``
+        and ``text_input`` are read too); the text is optional."""
+        uri, text = s3_reference(await read_json(request))
+        if text:
+            validate_texts([text])
+        clip = await _decode(await fetch_upload(uri))
+        return SeedAudioPrediction.of(await self._analyze(clip, text))
+
+    @app.post("/s3predict", response_model=SeedAudioPrediction, tags=["compatibility"])
+    async def s3predict(self, request: Request) -> SeedAudioPrediction:
+        """Seed 000's code spelt ``/predict_s3`` as ``/s3predict``: the same route."""
+        return await self.predict_s3(request)
 
     @app.post("/ec/correct", response_model=CorrectResponse, tags=["correction"])
     async def ec_correct(self, body: CorrectRequest) -> CorrectResponse:

@@ -190,3 +190,45 @@ def test_upload_page_in_headless_chromium(server: Server, tmp_path) -> None:
     assert "도둑" in transcript
     assert "Emergency" in verdict or "Not an emergency" in verdict
     assert bars >= 2
+
+
+def test_seed_000_predict_with_and_without_text(server: Server) -> None:
+    """Seed 000's client: multipart ``audio_file``, ``text_input`` optional; its label is our decision."""
+    from triage.fusion.schemas import Decision
+    from triage.seed_routes import SEED_CLASSES, seed_class
+
+    clip = SPEECH_DIR / "emotiontts_lmy02120.wav"
+    upload = {"audio_file": (clip.name, clip.read_bytes(), "audio/wav")}
+    heard = server.client.post("/predict", files=upload, timeout=300)
+    text = "집에 불이 났어요 빨리 와주세요"
+    told = server.client.post("/predict", files=upload, data={"text_input": text}, timeout=300)
+    for response in (heard, told):
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["label"] in SEED_CLASSES
+        assert body["label"] == seed_class(Decision(**body["analysis"]["decision"]))
+        assert 0.0 <= body["probability"] <= 1.0
+    assert heard.json()["analysis"]["transcript_source"] == "whisper"
+    assert told.json()["analysis"]["transcript_source"] == "client"
+    assert told.json()["analysis"]["transcript"] == text
+    # the same clip through /analyze: the same decision
+    assert heard.json()["analysis"]["decision"] == analyze(server, clip).json()["decision"]
+    none = server.client.post("/predict", files={"text_input": (None, text)}, timeout=60)  # a form, no file
+    assert none.status_code == 400 and none.json()["error"]["code"] == "missing_file"
+
+
+def test_seed_002_predict_sentences(server: Server) -> None:
+    """Seed 002's client: JSON ``sentences``; per-sentence predictions, ``isDangerous`` a real boolean."""
+    sentences = ["부엌에서 불이 나서 연기가 가득해요", "내일 점심 같이 먹을래?"]
+    response = server.client.post("/predict", json={"sentences": sentences}, timeout=60)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    ours = server.client.post("/classify/text", json={"sentences": sentences}, timeout=60).json()
+    assert isinstance(body["isDangerous"], bool) and body["isDangerous"] == ours["is_emergency"]
+    assert [p["sentence"] for p in body["predictions"]] == sentences
+    danger = [p["prediction"] == "danger" for p in body["predictions"]]
+    assert danger == [r["is_emergency"] for r in ours["results"]]
+    for bad in ({"sentence": "불이야"}, {"sentences": []}, {"sentences": [""]}):
+        refused = server.client.post("/predict", json=bad, timeout=60)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] in {"invalid_request", "empty_text"}

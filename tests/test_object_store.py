@@ -92,6 +92,26 @@ def test_analyze_by_s3_uri_matches_the_upload(server: Server) -> None:
     assert known.status_code == 200 and known.json()["transcript_source"] == "client"
 
 
+def test_seed_000_predict_s3_routes(server: Server) -> None:
+    """Seed 000's ``/predict_s3`` (and its code's ``/s3predict``): an S3 object plus optional text."""
+    uploaded = analyze_ref(server, f"s3://calls/2026/{CLIP}").json()
+    for path, body in (
+        ("/predict_s3", {"s3_uri": f"s3://calls/2026/{CLIP}"}),
+        ("/s3predict", {"s3_key": f"s3://calls/2026/{CLIP}", "text": ""}),
+    ):
+        response = server.client.post(path, json=body, timeout=300)
+        assert response.status_code == 200, response.text
+        assert response.json()["analysis"]["transcript"] == uploaded["transcript"]
+        assert response.json()["analysis"]["decision"] == uploaded["decision"]
+    told = server.client.post(
+        "/predict_s3", json={"s3_uri": f"s3://calls/2026/{CLIP}", "text": "불이 났어요"}, timeout=300
+    )
+    assert told.status_code == 200 and told.json()["analysis"]["transcript_source"] == "client"
+    for body, status in (({"text": "x"}, 422), ({"s3_uri": "s3://elsewhere/x.wav"}, 403)):
+        refused = server.client.post("/predict_s3", json=body, timeout=60)
+        assert refused.status_code == status, refused.text
+
+
 @pytest.mark.parametrize(
     ("uri", "status", "code"),
     [

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.shared_audio import REPO
-from triage.security.audit import call_event, summarize_call
+from triage.security.audit import call_event, summarize, summarize_call
 from triage.security.keys import KeyStore, add_key, key_digest, parse_env, remove_key
 from triage.security.masking import mask_personal_data
 from triage.security.rate_limit import TokenBucket
@@ -113,3 +113,40 @@ def test_a_hung_up_calls_audit_keeps_its_last_decision_and_no_words() -> None:
         "agency": "112",
     }
     assert "도둑" not in str(line)
+
+
+def test_the_seeds_routes_are_audited_without_words() -> None:
+    """``/predict`` answers (seed 000's audio, seed 002's sentences) log the decision, never the text."""
+    decision = {
+        "is_emergency": True,
+        "category": "fire",
+        "subtype": None,
+        "agency": "119",
+        "emergency_probability": 0.93,
+    }
+    audio = summarize(
+        "/predict",
+        {
+            "label": "help",
+            "probability": 0.93,
+            "analysis": {
+                "decision": decision,
+                "corrected_transcript": "불이 났어요 010-1234-5678",
+                "audio": {"duration_s": 3.4},
+                "timings_ms": {"fusion": 0.1},
+            },
+        },
+        transcripts=False,
+    )
+    assert audio["seed_label"] == "help" and audio["decision"]["category"] == "fire"
+    assert audio["audio_seconds"] == 3.4 and "transcript" not in audio
+    text = summarize(
+        "/predict",
+        {
+            "predictions": [{"sentence": "불이야", "prediction": "danger", "probability": 0.9}],
+            "isDangerous": True,
+            "result": {"results": [{"sentence": "불이야", "label": "fire"}], "is_emergency": True},
+        },
+        transcripts=False,
+    )
+    assert text == {"decision": {"is_emergency": True, "labels": ["fire"]}}

@@ -88,6 +88,12 @@ def summarize(path: str, body: Any, transcripts: bool) -> dict[str, Any]:
         return {"error": body["error"].get("code")}
     if path == "/analyze":
         return _analysis(body, transcripts)
+    if path in {"/predict", "/predict_s3", "/s3predict"}:  # the seeds' routes (triage.seed_routes)
+        if isinstance(body.get("analysis"), dict):
+            return {"seed_label": body.get("label"), **_analysis(body["analysis"], transcripts)}
+        if isinstance(body.get("result"), dict):
+            return summarize("/classify/text", body["result"], transcripts)
+        return {}
     if path == "/analyze/batch":
         items = [r for r in body.get("results", []) if isinstance(r, dict)]
         return {

@@ -51,7 +51,7 @@ from triage.security.install import install_security
 from triage.seed_routes import SeedAudioPrediction, SeedTextPrediction, s3_reference
 from triage.text_classifier.model import validate_texts
 from triage.text_classifier.schemas import ClassifyTextRequest, ClassifyTextResponse, SentenceResult
-from triage.uploads import AudioUpload, read_audio_uploads
+from triage.uploads import AudioUpload, read_one_audio_upload
 from triage.whisper.schemas import Transcript
 
 app = FastAPI(
@@ -66,16 +66,18 @@ async def _decode(upload: AudioUpload) -> np.ndarray:
     return await run_in_threadpool(decode_audio, upload.data, upload.content_type)
 
 
-async def _read_clip_and_fields(request: Request) -> tuple[np.ndarray, dict[str, str]]:
-    """The request's single audio upload, decoded, and its other form fields."""
-    uploads, fields = await read_audio_uploads(request)
-    if len(uploads) != 1:
-        raise TriageError(400, "one_file_expected", f"Send exactly one audio file, got {len(uploads)}.")
-    return await _decode(uploads[0]), fields
-
-
 async def _read_clip(request: Request) -> np.ndarray:
-    return (await _read_clip_and_fields(request))[0]
+    """The request's single audio upload, decoded."""
+    upload, _ = await read_one_audio_upload(request)
+    return await _decode(upload)
+
+
+def _known_text(value: str | None) -> str | None:
+    """A transcript the client sent (stripped and validated like any text), or None when blank."""
+    text = (value or "").strip() or None
+    if text:
+        validate_texts([text])
+    return text
 
 
 WEB = Path(__file__).parent / "triage" / "web"
@@ -157,10 +159,7 @@ class Triage:
         transcript; fusion decides."""
         upload, fields = await read_clip(request)  # uploaded, or {"s3_uri": ...} from object storage
         clip = await _decode(upload)
-        transcript = fields.get("transcript", "").strip() or None
-        if transcript:
-            validate_texts([transcript])
-        return await self._analyze(clip, transcript)
+        return await self._analyze(clip, _known_text(fields.get("transcript")))
 
     @app.post(
         "/analyze/batch",
@@ -231,23 +230,17 @@ class Triage:
             except ValidationError as exc:
                 raise TriageError(422, "invalid_request", 'Send {"sentences": ["...", ...]}.') from exc
             return SeedTextPrediction.of(await self._classify_sentences(body.sentences))
-        uploads, fields = await read_audio_uploads(request, field_name="audio_file")
-        if len(uploads) != 1:
-            raise TriageError(400, "one_file_expected", f"Send exactly one audio file, got {len(uploads)}.")
-        text = fields.get("text_input", "").strip() or None
-        if text:
-            validate_texts([text])
-        return SeedAudioPrediction.of(await self._analyze(await _decode(uploads[0]), text))
+        upload, fields = await read_one_audio_upload(request, field_name="audio_file")
+        clip = await _decode(upload)
+        return SeedAudioPrediction.of(await self._analyze(clip, _known_text(fields.get("text_input"))))
 
     @app.post("/predict_s3", response_model=SeedAudioPrediction, tags=["compatibility"])
     async def predict_s3(self, request: Request) -> SeedAudioPrediction:
         """Seed 000's ``/predict_s3``: JSON ``{"s3_uri": "s3://bucket/key", "text": "..."}`` (``s3_key``
         and ``text_input`` are read too); the text is optional."""
         uri, text = s3_reference(await read_json(request))
-        if text:
-            validate_texts([text])
         clip = await _decode(await fetch_upload(uri))
-        return SeedAudioPrediction.of(await self._analyze(clip, text))
+        return SeedAudioPrediction.of(await self._analyze(clip, _known_text(text)))
 
     @app.post("/s3predict", response_model=SeedAudioPrediction, tags=["compatibility"])
     async def s3predict(self, request: Request) -> SeedAudioPrediction:

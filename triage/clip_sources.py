@@ -16,7 +16,7 @@ from fastapi import Request
 
 from triage.errors import TriageError
 from triage.object_store import fetch_upload, is_json, read_json
-from triage.uploads import AudioUpload, read_audio_uploads
+from triage.uploads import AudioUpload, read_audio_uploads, read_one_audio_upload
 
 S3_URI: dict[str, Any] = {
     "type": "string",
@@ -59,10 +59,7 @@ async def read_clip(request: Request) -> tuple[AudioUpload, dict[str, str]]:
         data = await read_json(request)
         fields = {k: v for k, v in data.items() if k != "s3_uri" and isinstance(v, str)}
         return await fetch_upload(data.get("s3_uri")), fields
-    uploads, fields = await read_audio_uploads(request)
-    if len(uploads) != 1:
-        raise TriageError(400, "one_file_expected", f"Send exactly one audio file, got {len(uploads)}.")
-    return uploads[0], fields
+    return await read_one_audio_upload(request)
 
 
 async def read_batch(request: Request) -> list[PendingClip]:

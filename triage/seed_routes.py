@@ -91,4 +91,4 @@ def s3_reference(body: dict[str, Any]) -> tuple[Any, str | None]:
     text = body.get("text", body.get("text_input"))
     if text is not None and not isinstance(text, str):
         raise TriageError(422, "invalid_request", "text: expected a string.")
-    return uri, (text or "").strip() or None
+    return uri, text

@@ -157,6 +157,16 @@ def is_allowed_type(content_type: str) -> bool:
     return any(fnmatch.fnmatchcase(mime, pattern) for pattern in get_settings().allowed_content_types)
 
 
+async def read_one_audio_upload(
+    request: Request, field_name: str = "file"
+) -> tuple[AudioUpload, dict[str, str]]:
+    """The request's single audio file (:func:`read_audio_uploads`) and its form fields; 400 if not one."""
+    uploads, fields = await read_audio_uploads(request, field_name)
+    if len(uploads) != 1:
+        raise TriageError(400, "one_file_expected", f"Send exactly one audio file, got {len(uploads)}.")
+    return uploads[0], fields
+
+
 def _unsupported(content_type: str) -> TriageError:
     allowed = ", ".join(get_settings().allowed_content_types)
     return TriageError(

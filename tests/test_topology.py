@@ -11,18 +11,22 @@ with a 503 and back into it.
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+import websocket
 
+from harness.call_client import call_audio, connect, frames, run_call, ws_url
 from harness.server import ServeProcess
 from harness.shared_audio import SPEECH_DIR, read_manifest
 from harness.topology import Topology
 from tests.conftest import STORE, build_models
 from training.build_models import STEPS
 from triage.audio import decode_audio
+from triage.calls.protocol import CloseCode
 from triage.metrics import cer
 from triage.pcm import to_pcm16
 
@@ -143,3 +147,48 @@ def test_killed_runner_gives_503_and_restart_brings_it_back(topology: Topology) 
         f"kill -> three 503 answers and /readyz 503 within {refused_s:.1f} s; runner restarted and ready in "
         f"{runner.ready_s:.1f} s; API /readyz 200 again {time.monotonic() - restarted:.1f} s later; served"
     )
+
+
+def test_whisper_down_mid_call_ends_the_call_with_an_error(topology: Topology) -> None:
+    """A live call whose speech runner dies and stays down: an ``error`` event and close 1011,
+    not a socket left hanging; with the runner back the API is ready and serves calls again."""
+    api = topology.apis[0]
+    runner = topology.runners["whisper"]
+    first, rest = call_audio([SPEECH_DIR / CLIPS[0]]), call_audio([SPEECH_DIR / n for n in CLIPS])
+    sock = connect(ws_url(api.url), api.api_key, timeout_s=120)
+    events: list[dict] = []
+    try:
+        sock.send(json.dumps({"type": "start", "sample_rate": first[1]}))
+        for frame in frames(*first):
+            sock.send_binary(frame)
+        while not any(e["type"] == "segment" for e in events):  # the runner works: a sentence is heard
+            events.append(json.loads(sock.recv()))
+        runner.kill()
+        try:  # the caller keeps talking; the server may end the call before all of it is sent
+            for frame in frames(*rest):
+                sock.send_binary(frame)
+            sock.send('{"type": "stop"}')
+        except (websocket.WebSocketException, OSError):
+            pass
+        while True:
+            opcode, data = sock.recv_data(control_frame=False)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                close_code = int.from_bytes(data[:2], "big")
+                break
+            events.append(json.loads(data))
+    finally:
+        sock.close()
+    kinds = [e["type"] for e in events]
+    assert kinds[-1] == "error" and "summary" not in kinds, kinds
+    assert events[-1]["code"] == "runner_failed"
+    assert close_code == CloseCode.INTERNAL_ERROR
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+
+    runner.start()
+    deadline = time.monotonic() + 120
+    while httpx.get(f"{api.url}/readyz", timeout=30).status_code != 200:
+        assert time.monotonic() < deadline, "the API did not become ready again"
+        time.sleep(0.5)
+    again = run_call(ws_url(api.url), *first, speed=0, api_key=api.api_key)
+    assert again.summary is not None and again.summary["segments"] >= 1
+    assert again.close_code == CloseCode.NORMAL

@@ -120,9 +120,12 @@ class Settings:
         )
     )
     """PCM sample rates a live call may declare (resampled to 16 kHz); others are refused (4004)."""
-    call_silence_ms: float = field(default_factory=lambda: float(_env("CALL_SILENCE_MS", "700")))
+    call_silence_ms: float = field(default_factory=lambda: float(_env("CALL_SILENCE_MS", "500")))
     """Silence that ends an utterance of a live call (then it is decoded and committed). Longer
-    than the pause at a comma, so Whisper hears whole sentences, whose context it needs."""
+    than the pause at a comma, so Whisper hears whole sentences, whose context it needs; every
+    millisecond of it is also waited before a sentence's text is committed, and once a decode
+    takes less than this, it is most of the committed-text latency (``bench_calls`` measures
+    the transcript against ``/transcribe`` at this setting)."""
     call_min_speech_ms: float = field(default_factory=lambda: float(_env("CALL_MIN_SPEECH_MS", "150")))
     """Utterances with less speech than this are dropped as clicks or breaths."""
     call_max_utterance_s: float = field(default_factory=lambda: float(_env("CALL_MAX_UTTERANCE_S", "20")))

@@ -326,10 +326,15 @@ class CallSession:
             )
 
     async def _commit(self, utterance: Utterance, closed_at: float) -> None:
-        transcript = self._reusable_partial(utterance) or await self._transcribe(utterance.audio)
-        if not self.sounds:  # fusion needs sound evidence too: hear this utterance now
-            await self._hear(SoundWindow(utterance.start_s, utterance.end_s, utterance.audio, closed_at))
+        # The segment's own stages, beside the runners': how long the closed utterance waited
+        # for the speech worker (a re-decode in flight), whether it needed a decode of its own,
+        # and the whole way from the closing silence to the ``segment`` event.
+        self.times.add("segment_wait", (time.monotonic() - closed_at) * 1000)
+        transcript = self._reusable_partial(utterance) or await self.times.run(
+            "segment_decode", self._transcribe(utterance.audio)
+        )
         if not transcript.text.strip():  # a scream, a cough: no words, the sound decides
+            await self._hear_first(utterance, closed_at)
             await self._update("segment", utterance.end_s, closed_at)
             return
         shifted = shift_times(transcript, utterance.start_s)
@@ -357,6 +362,7 @@ class CallSession:
             no_speech_prob=transcript.no_speech_prob,
         )
         assert isinstance(segment, SegmentEvent)
+        self.times.add("segment_sent", (time.monotonic() - closed_at) * 1000)
         self.segments.append(segment)
         # The sentence alone and with the sentences before it: context shows what one sentence
         # cannot ("he is not breathing" after "my father fell"), and a plain sentence is not
@@ -368,7 +374,16 @@ class CallSession:
             self.texts = await self.times.run(
                 "text_classifier", call_runner(self.runners.text_classifier.to_async.classify, readings)
             )
+        await self._hear_first(utterance, closed_at)
         await self._update("segment", utterance.end_s, closed_at)
+
+    async def _hear_first(self, utterance: Utterance, closed_at: float) -> None:
+        """Fusion needs sound evidence too: before the first sound window, hear this utterance.
+
+        Done after the ``segment`` is sent, which needs no sound, so the committed text does not
+        wait for the sound model."""
+        if not self.sounds:
+            await self._hear(SoundWindow(utterance.start_s, utterance.end_s, utterance.audio, closed_at))
 
     def _reusable_partial(self, utterance: Utterance) -> Transcript | None:
         """The latest re-decode of this utterance, if the caller said nothing after it began.

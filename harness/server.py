@@ -8,7 +8,9 @@ the process started here, and is never reachable from outside the machine.
 Each server gets an API key of its own (:attr:`ServeProcess.api_key`, hash in a private key
 file): call it through :attr:`ServeProcess.client`, an ``httpx.Client`` sending the key, or
 add :attr:`ServeProcess.auth_headers` to a request. The harness key stands in for every user
-of a load run, so per-key rate limiting is off unless ``env`` sets ``TRIAGE_RATE_LIMIT_PER_S``.
+of a load run, so per-key rate limiting is off unless ``env`` sets ``TRIAGE_RATE_LIMIT_PER_S``;
+and every client of a test or load run comes from 127.0.0.1, so the limit on failed
+authentications per address is off unless ``env`` sets ``TRIAGE_AUTH_FAILURE_RATE_PER_S``.
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ class ServeProcess:
             "TRIAGE_API_KEYS_FILE": str(self.keys_file),
             "TRIAGE_API_KEY_HASHES": "",
             "TRIAGE_RATE_LIMIT_PER_S": "0",
+            "TRIAGE_AUTH_FAILURE_RATE_PER_S": "0",
             **(env or {}),
         }
         self.env.pop("BENTOML_CONFIG", None)

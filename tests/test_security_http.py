@@ -33,6 +33,8 @@ def secure_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         env={
             "TRIAGE_RATE_LIMIT_PER_S": "2",
             "TRIAGE_RATE_LIMIT_BURST": "3",
+            "TRIAGE_AUTH_FAILURE_RATE_PER_S": "0.5",
+            "TRIAGE_AUTH_FAILURE_BURST": "5",
             "TRIAGE_BODY_TIMEOUT_S": "3",
             "TRIAGE_AUDIT_LOG": str(audit),
             "TRIAGE_AUDIT_TRANSCRIPTS": "1",
@@ -272,6 +274,46 @@ def test_one_keys_flood_does_not_starve_another(secure_server: Server) -> None:
     assert {r.status_code for r in flood_answers} <= {200, 429}
     assert calm_answers == [200] * 4
     print(f"flood: {len(limited)} of {len(flood_answers)} refused; the other key: {calm_answers}")
+
+
+def test_key_guessing_is_rate_limited_per_address(secure_server: Server) -> None:
+    """A client guessing keys from 127.0.0.2 is refused after 5 failures, even with a good key,
+    while a good key from 127.0.0.1 keeps being served; the guesser is let back in once it waits."""
+    good = secure_server.add_key("guessed-at")
+    guesser = httpx.Client(
+        base_url=secure_server.url, transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=60
+    )
+    with guesser:
+        guesses = [
+            guesser.post("/classify/text", json=TEXT, headers={"Authorization": f"Bearer tk_guess{i}"})
+            for i in range(12)
+        ]
+        good_from_guesser = guesser.post(
+            "/classify/text", json=TEXT, headers={"Authorization": f"Bearer {good}"}
+        )
+        no_key = guesser.post("/classify/text", json=TEXT)
+        other_client = httpx.post(
+            f"{secure_server.url}/classify/text",
+            json=TEXT,
+            headers={"Authorization": f"Bearer {good}"},
+            timeout=60,
+        )
+        probe = guesser.get("/healthz")
+        codes = [(r.status_code, error_code(r)) for r in guesses]
+        retry_after = int(guesses[-1].headers["retry-after"])
+        time.sleep(retry_after + 0.5)
+        after_waiting = guesser.post("/classify/text", json=TEXT, headers={"Authorization": f"Bearer {good}"})
+    # the burst of 5 failures is answered as such (a refill of 0.5/s may add one during the run)
+    assert codes[:5] == [(401, "invalid_key")] * 5
+    assert codes[-4:] == [(429, "rate_limited")] * 4
+    assert {c for c in codes} <= {(401, "invalid_key"), (429, "rate_limited")}
+    assert 1 <= retry_after <= 3
+    assert (good_from_guesser.status_code, error_code(good_from_guesser)) == (429, "rate_limited")
+    assert (no_key.status_code, error_code(no_key)) == (429, "rate_limited")
+    assert other_client.status_code == 200 and "results" in other_client.json()
+    assert probe.status_code == 200  # probes need no key and are never refused
+    assert after_waiting.status_code == 200
+    print(f"guesses: {codes}; Retry-After {retry_after} s")
 
 
 def test_slow_body_is_cut_off_while_others_are_served(secure_server: Server) -> None:

@@ -16,7 +16,7 @@ from harness.shared_audio import REPO
 from triage.security.audit import call_event, summarize, summarize_call
 from triage.security.keys import KeyStore, add_key, key_digest, parse_env, remove_key
 from triage.security.masking import mask_personal_data
-from triage.security.rate_limit import TokenBucket
+from triage.security.rate_limit import Buckets, TokenBucket
 
 MASKED = [
     ("제 번호는 010-1234-5678이고요, 빨리 와 주세요", "제 번호는 [phone]이고요, 빨리 와 주세요"),
@@ -90,6 +90,16 @@ def test_token_bucket_allows_bursts_then_the_rate() -> None:
     assert bucket.take(0.0) == pytest.approx(0.5)
     assert bucket.take(0.5) == 0.0 and bucket.take(0.5) > 0
     assert bucket.full(10.0)
+
+
+def test_buckets_per_name_and_waiting_takes_nothing() -> None:
+    buckets = Buckets(rate_per_s=0.5, burst=2)
+    assert buckets.wait("10.0.0.1", 0.0) == 0.0  # no bucket yet
+    assert [buckets.take("10.0.0.1", 0.0) for _ in range(2)] == [0.0, 0.0]
+    assert buckets.wait("10.0.0.1", 0.0) == pytest.approx(2.0)
+    assert buckets.wait("10.0.0.1", 1.0) == pytest.approx(1.0)  # still 1 s, nothing taken
+    assert buckets.take("10.0.0.2", 1.0) == 0.0  # another address has its own bucket
+    assert buckets.take("10.0.0.1", 2.0) == 0.0
 
 
 def test_a_hung_up_calls_audit_keeps_its_last_decision_and_no_words() -> None:

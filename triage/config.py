@@ -198,6 +198,16 @@ class Settings:
     """Seconds a client has to send a whole request body; slower ones get 408 and lose the connection."""
     max_header_bytes: int = field(default_factory=lambda: int(_env("MAX_HEADER_BYTES", "8192")))
     """Total size of a request's headers beyond which it gets 431."""
+    auth_failure_rate_per_s: float = field(
+        default_factory=lambda: float(_env("AUTH_FAILURE_RATE_PER_S", "0.5"))
+    )
+    """Failed authentications (missing, malformed, unknown or revoked key, key in the URL) each
+    client address may sustain per second; once its ``auth_failure_burst`` is spent, every request
+    from that address that needs a key gets 429 until the bucket refills, so keys cannot be
+    guessed at speed. Behind a proxy the server must see real client addresses (Uvicorn's
+    ``FORWARDED_ALLOW_IPS``), else all clients share the proxy's allowance. 0: no limit."""
+    auth_failure_burst: int = field(default_factory=lambda: int(_env("AUTH_FAILURE_BURST", "20")))
+    """Failed authentications an address may make in a row before it is made to wait."""
 
 
 @lru_cache(maxsize=1)

@@ -7,15 +7,7 @@ metrics and the static pages are never refused, so orchestrators still see the s
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from triage.security.asgi import ASGIApp, Receive, Scope, Send, send_error
 
 ALWAYS_SERVED = ("/healthz", "/livez", "/readyz", "/metrics", "/ui", "/docs")
 
@@ -33,33 +25,17 @@ class ConcurrencyLimit:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit:
-            await _refuse(send, self.limit)
+            await send_error(
+                scope,
+                send,
+                503,
+                "overloaded",
+                f"The server is handling its limit of {self.limit} requests; retry shortly.",
+                {"Retry-After": "1"},
+            )
             return
         self.in_flight += 1  # one event loop per worker: no lock needed between awaits
         try:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
-
-
-async def _refuse(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "error": {
-                "code": "overloaded",
-                "message": f"The server is handling its limit of {limit} requests; retry shortly.",
-            }
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", b"1"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -1,8 +1,9 @@
-"""ASGI types and the one way security middleware answers a refusal: the API's JSON error shape.
+"""ASGI types and the one way middleware answers a refusal: the API's JSON error shape.
 
 Middleware runs outside FastAPI, so it cannot raise :class:`triage.errors.TriageError` and
 let the exception handlers render it; :func:`send_error` writes the same
 ``{"error": {"code", "message"}}`` body itself, for HTTP requests and WebSocket handshakes.
+The security middleware and the in-flight limit (:mod:`triage.overload`) all answer through it.
 """
 
 from __future__ import annotations

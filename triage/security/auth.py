@@ -6,12 +6,19 @@ WebSocket, so a handshake may instead offer the subprotocols ``bearer`` and ``<k
 and ``bearer`` is echoed when the route accepts without choosing a subprotocol of its own.
 A key in the query string is refused outright, even beside a good header: URLs end up in
 proxy logs, browser history and ``Referer`` headers, so such a key must be rotated.
+
+Failed authentications are counted per client address (a token bucket each): once an address
+has spent its allowance, every request from it that needs a key gets 429 ``rate_limited``
+before its key is even looked at, good key or not. Answering a right guess with 200 while
+refusing wrong ones would still let guessing go on at any speed; other addresses' keys keep
+working.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -27,6 +34,7 @@ from triage.security.asgi import (
     state,
 )
 from triage.security.keys import KeyStore
+from triage.security.rate_limit import Buckets, send_rate_limited
 
 logger = logging.getLogger("triage.security")
 
@@ -55,8 +63,11 @@ class ApiKeyAuth:
         enabled: bool = True,
         metrics_require_key: bool = False,
         public_docs: bool = False,
+        failure_rate_per_s: float = 0.0,
+        failure_burst: int = 1,
     ) -> None:
         self.app = app
+        self.failures = Buckets(failure_rate_per_s, failure_burst)
         self.store = KeyStore(Path(keys_file).expanduser() if keys_file else None, key_hashes)
         self.enabled = enabled
         self.public = HEALTH_PATHS + PAGE_PATHS + (() if metrics_require_key else ("/metrics",))
@@ -81,14 +92,29 @@ class ApiKeyAuth:
         if scope["type"] not in ("http", "websocket") or self.is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
+        address = client_address(scope)
         if not self.enabled:
-            client = scope.get("client") or ("unknown", 0)
-            state(scope)["caller"] = f"anonymous@{client[0]}"
+            state(scope)["caller"] = f"anonymous@{address}"
             await self.app(scope, receive, send)
+            return
+        now = time.monotonic()
+        wait = self.failures.wait(address, now) if self.failures.enabled else 0.0
+        if wait > 0:
+            await send_rate_limited(
+                scope,
+                send,
+                wait,
+                f"Too many failed authentications from this address (at most {self.failures.rate:g} "
+                f"per second, bursts of {self.failures.burst}); retry in {wait:.1f} s.",
+            )
             return
         refusal, name = self.check(scope)
         if refusal is not None:
             status, code, message = refusal
+            if self.failures.enabled:
+                self.failures.take(address, now)
+                if self.failures.wait(address, now) > 0:
+                    logger.warning("client %s refused after repeated failed authentications", address)
             await send_error(scope, send, status, code, message, UNAUTHORIZED if status == 401 else None)
             return
         state(scope)["caller"] = name
@@ -132,6 +158,13 @@ class ApiKeyAuth:
         if len(authorizations) > 1 or scheme.lower() != "bearer" or not TOKEN.match(token):
             return 401, "malformed_authorization", "The Authorization header must be 'Bearer <key>'."
         return token
+
+
+def client_address(scope: Scope) -> str:
+    """The client's IP address as the server sees it (Uvicorn puts a trusted proxy's
+    ``X-Forwarded-For`` there; see ``FORWARDED_ALLOW_IPS``), or ``unknown``."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def _subprotocol_key(scope: Scope) -> str | None:

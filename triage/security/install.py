@@ -41,6 +41,8 @@ def install_security(service: Any) -> None:
         enabled=settings.auth,
         metrics_require_key=settings.metrics_require_key,
         public_docs=settings.public_docs,
+        failure_rate_per_s=settings.auth_failure_rate_per_s,
+        failure_burst=settings.auth_failure_burst,
     )
     service.add_asgi_middleware(
         RateLimit, rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst

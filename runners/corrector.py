@@ -14,7 +14,6 @@ import bentoml
 
 from triage.config import RUNNER_CONNECTION, get_settings
 from triage.corrector import MODEL_NAME
-from triage.corrector.pipeline import CorrectionPipeline
 from triage.corrector.schemas import CorrectionItem, SegmentOut
 from triage.device import pick_device, set_torch_threads
 
@@ -28,6 +27,10 @@ class Corrector:
     model_ref = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
 
     def __init__(self) -> None:
+        # Imported here: every process of the graph imports this module, only this runner
+        # needs torch, transformers and kiwipiepy.
+        from triage.corrector.pipeline import CorrectionPipeline
+
         set_torch_threads(settings.corrector_threads)
         metadata = dict(self.model_ref.info.metadata)
         self.pipeline = CorrectionPipeline.from_path(

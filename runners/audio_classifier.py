@@ -15,6 +15,7 @@ from triage.audio_classifier import MODEL_NAME
 from triage.audio_classifier.schemas import AudioPrediction
 from triage.config import RUNNER_CONNECTION, SAMPLE_RATE, get_settings
 from triage.device import pick_device, set_torch_threads
+from triage.malloc import release_freed_memory
 from triage.pcm import AudioClip, clip_samples
 
 settings = get_settings()
@@ -39,6 +40,7 @@ class AudioClassifier:
         # Warm-up: the first feature extraction compiles librosa's numba kernels; pay that at
         # start-up, before /readyz, not in a caller's request.
         self.model.predict([np.random.default_rng(0).normal(0, 0.1, SAMPLE_RATE).astype(np.float32)])
+        release_freed_memory()  # the loading's temporary buffers
 
     @bentoml.api(batchable=settings.batching, max_batch_size=32, max_latency_ms=10_000)
     def classify(self, clips: list[AudioClip]) -> list[AudioPrediction]:

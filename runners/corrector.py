@@ -16,6 +16,7 @@ from triage.config import RUNNER_CONNECTION, get_settings
 from triage.corrector import MODEL_NAME
 from triage.corrector.schemas import CorrectionItem, SegmentOut
 from triage.device import pick_device, set_torch_threads
+from triage.malloc import release_freed_memory
 
 settings = get_settings()
 
@@ -37,6 +38,7 @@ class Corrector:
             Path(self.model_ref.path), metadata, device=pick_device()
         )
         self.pipeline.correct_texts(["은급으로 실려갔어요"])  # warm-up: first-call costs out of requests
+        release_freed_memory()  # the loading's temporary buffers
 
     @bentoml.api(batchable=settings.batching, max_batch_size=64, max_latency_ms=10_000)
     def correct(self, items: list[CorrectionItem]) -> list[SegmentOut]:

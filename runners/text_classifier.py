@@ -14,6 +14,7 @@ from bentoml.exceptions import InvalidArgument
 from triage.config import RUNNER_CONNECTION, get_settings
 from triage.device import pick_device, set_torch_threads
 from triage.errors import TriageError
+from triage.malloc import release_freed_memory
 from triage.text_classifier import MODEL_NAME
 from triage.text_classifier.schemas import TextPrediction
 
@@ -35,6 +36,7 @@ class TextClassifier:
 
         set_torch_threads(settings.text_classifier_threads)
         self.model = TextClassifierModel(Path(self.model_ref.path), device=pick_device(), settings=settings)
+        release_freed_memory()  # the loading's temporary buffers
 
     @bentoml.api(batchable=settings.batching, max_batch_size=64, max_latency_ms=10_000)
     def classify(self, texts: list[str]) -> list[TextPrediction]:

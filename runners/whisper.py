@@ -11,6 +11,7 @@ from pathlib import Path
 import bentoml
 
 from triage.config import RUNNER_CONNECTION, get_settings
+from triage.malloc import release_freed_memory
 from triage.pcm import AudioClip, clip_samples
 from triage.whisper.engines import load_engine
 from triage.whisper.schemas import Transcript
@@ -26,6 +27,7 @@ class Whisper:
 
     def __init__(self) -> None:
         self.engine = load_engine(Path(self.model_ref.path), settings)
+        release_freed_memory()  # the loading's temporary buffers
 
     @bentoml.api(batchable=settings.batching, max_batch_size=16, max_latency_ms=30_000)
     def transcribe(self, clips: list[AudioClip]) -> list[Transcript]:

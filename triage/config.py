@@ -208,9 +208,6 @@ class Settings:
     ``FORWARDED_ALLOW_IPS``), else all clients share the proxy's allowance. 0: no limit."""
     auth_failure_burst: int = field(default_factory=lambda: int(_env("AUTH_FAILURE_BURST", "20")))
     """Failed authentications an address may make in a row before it is made to wait."""
-    malloc_arena_max: int = field(default_factory=lambda: int(_env("MALLOC_ARENA_MAX", "2")))
-    """glibc malloc arenas per serving process (see ``triage.malloc``): a few keep the thread
-    pools' heaps from fragmenting across one arena per thread. 0: glibc's default."""
 
 
 @lru_cache(maxsize=1)

@@ -49,8 +49,8 @@ from triage.runner_calls import call_runner
 from triage.runner_health import runners_ready
 from triage.security.install import install_security
 from triage.seed_routes import SeedAudioPrediction, SeedTextPrediction, s3_reference
-from triage.text_classifier.model import validate_texts
 from triage.text_classifier.schemas import ClassifyTextRequest, ClassifyTextResponse, SentenceResult
+from triage.text_validation import validate_texts
 from triage.uploads import AudioUpload, read_one_audio_upload
 from triage.whisper.schemas import Transcript
 

@@ -193,6 +193,10 @@ def run_config(
         f"  peak memory: RSS sum {mem['peak_rss_mib']:.0f} MiB, PSS sum {mem['peak_pss_mib']:.0f} MiB",
         flush=True,
     )
+    for role, peaks in sorted(memory.by_process.items()):
+        mib = {k: v / 2**20 for k, v in peaks.items()}
+        mem[f"{role}_pss_mib"] = mib["pss"]
+        print(f"    {role:<20} peak RSS {mib['rss']:6.0f}  PSS {mib['pss']:6.0f}  USS {mib['uss']:6.0f} MiB")
     return results, mem
 
 

@@ -255,12 +255,24 @@ class ServeProcess:
             self.log_path.unlink(missing_ok=True)
 
 
+def process_role(process: psutil.Process, root_pid: int) -> str:
+    """``arbiter`` for the ``bentoml serve`` process, the service name for a runner's worker
+    (BentoML passes it as ``--service-name``), else the worker's command line in short."""
+    if process.pid == root_pid:
+        return "arbiter"
+    cmdline = process.cmdline()
+    if "--service-name" in cmdline[:-1]:
+        return cmdline[cmdline.index("--service-name") + 1]
+    return " ".join(Path(cmdline[0]).name if i == 0 else a for i, a in enumerate(cmdline[:4]))
+
+
 class MemorySampler:
     """Peak of the RSS (and PSS) summed over a server's process tree, sampled in a thread.
 
     RSS summed over processes counts pages shared between them (libraries, forked memory)
     once per process, so it overstates the real footprint; PSS splits shared pages between
-    their users and sums to the true total. Both are reported.
+    their users and sums to the true total. Both are reported, with each process's own peak
+    (:attr:`by_process`, keyed by :func:`process_role`) to show where the memory lies.
     """
 
     def __init__(self, server: ServeProcess, interval_s: float = 1.0) -> None:
@@ -268,18 +280,25 @@ class MemorySampler:
         self.interval_s = interval_s
         self.peak_rss = 0
         self.peak_pss = 0
+        self.by_process: dict[str, dict[str, int]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def sample(self) -> None:
         rss = pss = 0
-        for p in self.server.tree():
+        tree = self.server.tree()
+        for p in tree:
             try:
                 full = p.memory_full_info()
-                rss += full.rss
-                pss += getattr(full, "pss", full.rss)
+                role = process_role(p, tree[0].pid)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
+            rss += full.rss
+            pss += getattr(full, "pss", full.rss)
+            peaks = self.by_process.setdefault(role, {"rss": 0, "pss": 0, "uss": 0})
+            peaks["rss"] = max(peaks["rss"], full.rss)
+            peaks["pss"] = max(peaks["pss"], getattr(full, "pss", full.rss))
+            peaks["uss"] = max(peaks["uss"], getattr(full, "uss", full.rss))
         self.peak_rss = max(self.peak_rss, rss)
         self.peak_pss = max(self.peak_pss, pss)
 

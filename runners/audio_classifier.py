@@ -12,10 +12,10 @@ import bentoml
 import numpy as np
 
 from triage.audio_classifier import MODEL_NAME
-from triage.audio_classifier.model import AudioClassifierModel
 from triage.audio_classifier.schemas import AudioPrediction
 from triage.config import RUNNER_CONNECTION, SAMPLE_RATE, get_settings
 from triage.device import pick_device, set_torch_threads
+from triage.malloc import release_freed_memory
 from triage.pcm import AudioClip, clip_samples
 
 settings = get_settings()
@@ -30,11 +30,17 @@ class AudioClassifier:
     model_ref = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
 
     def __init__(self) -> None:
+        # Imported here, not at module level: every process of the graph (the arbiter, the API
+        # worker, the other runners) imports this module to build the service graph, and only
+        # this runner needs torch and librosa.
+        from triage.audio_classifier.model import AudioClassifierModel
+
         set_torch_threads(settings.audio_classifier_threads)
         self.model = AudioClassifierModel.from_store(bentoml.models.get(self.model_ref.tag), pick_device())
         # Warm-up: the first feature extraction compiles librosa's numba kernels; pay that at
         # start-up, before /readyz, not in a caller's request.
         self.model.predict([np.random.default_rng(0).normal(0, 0.1, SAMPLE_RATE).astype(np.float32)])
+        release_freed_memory()  # the loading's temporary buffers
 
     @bentoml.api(batchable=settings.batching, max_batch_size=32, max_latency_ms=10_000)
     def classify(self, clips: list[AudioClip]) -> list[AudioPrediction]:

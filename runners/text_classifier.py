@@ -14,8 +14,8 @@ from bentoml.exceptions import InvalidArgument
 from triage.config import RUNNER_CONNECTION, get_settings
 from triage.device import pick_device, set_torch_threads
 from triage.errors import TriageError
+from triage.malloc import release_freed_memory
 from triage.text_classifier import MODEL_NAME
-from triage.text_classifier.model import TextClassifierModel
 from triage.text_classifier.schemas import TextPrediction
 
 settings = get_settings()
@@ -30,8 +30,13 @@ class TextClassifier:
     model_ref = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
 
     def __init__(self) -> None:
+        # Imported here: every process of the graph imports this module, only this runner
+        # needs torch and transformers.
+        from triage.text_classifier.model import TextClassifierModel
+
         set_torch_threads(settings.text_classifier_threads)
         self.model = TextClassifierModel(Path(self.model_ref.path), device=pick_device(), settings=settings)
+        release_freed_memory()  # the loading's temporary buffers
 
     @bentoml.api(batchable=settings.batching, max_batch_size=64, max_latency_ms=10_000)
     def classify(self, texts: list[str]) -> list[TextPrediction]:

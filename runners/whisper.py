@@ -11,7 +11,7 @@ from pathlib import Path
 import bentoml
 
 from triage.config import RUNNER_CONNECTION, get_settings
-from triage.device import pick_device
+from triage.malloc import release_freed_memory
 from triage.pcm import AudioClip, clip_samples
 from triage.whisper.engines import load_engine
 from triage.whisper.schemas import Transcript
@@ -26,7 +26,8 @@ class Whisper:
     model_ref = bentoml.models.BentoModel(f"{settings.whisper_model}:latest")
 
     def __init__(self) -> None:
-        self.engine = load_engine(Path(self.model_ref.path), settings, pick_device())
+        self.engine = load_engine(Path(self.model_ref.path), settings)
+        release_freed_memory()  # the loading's temporary buffers
 
     @bentoml.api(batchable=settings.batching, max_batch_size=16, max_latency_ms=30_000)
     def transcribe(self, clips: list[AudioClip]) -> list[Transcript]:

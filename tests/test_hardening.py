@@ -176,11 +176,14 @@ def test_overload_is_refused_fast_and_recovers(small_server: Server) -> None:
 
 
 def test_killed_runner_gives_503_then_recovers(small_server: Server) -> None:
-    [runner] = [
-        p
-        for p in psutil.Process(small_server.process.pid).children(recursive=True)
-        if "--service-name whisper" in " ".join(p.cmdline())
-    ]
+    def whisper_workers() -> list[psutil.Process]:
+        return [
+            p
+            for p in psutil.Process(small_server.process.pid).children(recursive=True)
+            if "--service-name whisper" in " ".join(p.cmdline())
+        ]
+
+    [runner] = whisper_workers()
     long_clip = encode(np.concatenate([speech()] * 12), SAMPLE_RATE)  # ~40 s: still decoding when killed
     with ThreadPoolExecutor(max_workers=1) as pool:
         in_flight = pool.submit(post_audio, small_server, long_clip)
@@ -193,7 +196,10 @@ def test_killed_runner_gives_503_then_recovers(small_server: Server) -> None:
                 statuses.append(small_server.client.get("/readyz", timeout=10).status_code)
             except httpx.HTTPError:
                 statuses.append(0)
-            if statuses[-1] == 200 and len(statuses) > 1 and statuses[-2] != 200:
+            # Recovered: a new Whisper worker answers. /readyz may never have said 503: a worker
+            # back within the API's probe timeout is waited for on the socket the arbiter keeps
+            # open (a runner seen down is covered by tests/test_topology.py).
+            if statuses[-1] == 200 and [p.pid for p in whisper_workers()] not in ([], [runner.pid]):
                 break
             time.sleep(0.5)
         recovered_after = time.monotonic() - killed_at
@@ -201,7 +207,9 @@ def test_killed_runner_gives_503_then_recovers(small_server: Server) -> None:
     assert response.status_code in (200, 503), response.text
     if response.status_code == 503:
         assert response.json()["error"]["code"] == "runner_unavailable"
-    assert any(s != 200 for s in statuses), "readyz never reported the dead runner"
     assert statuses[-1] == 200
-    print(f"runner restarted and ready {recovered_after:.1f} s after the kill")
+    print(
+        f"runner restarted and ready {recovered_after:.1f} s after the kill; in flight: "
+        f"{response.status_code}; /readyz: {statuses}"
+    )
     assert post_audio(small_server, CLIP.read_bytes()).status_code == 200

@@ -17,6 +17,17 @@ def pick_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def ctranslate2_device() -> str:
+    """``cuda`` when CTranslate2 sees a GPU, else ``cpu``.
+
+    Asked of CTranslate2 itself so that the Whisper runner, which serves through CTranslate2,
+    does not import torch only to choose a device.
+    """
+    import ctranslate2
+
+    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+
 def cpu_threads(requested: int) -> int:
     """``requested`` threads, or every core this process may use when it is 0 or less."""
     return int(requested) if requested > 0 else len(os.sched_getaffinity(0))

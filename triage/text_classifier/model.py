@@ -16,40 +16,11 @@ from transformers import AutoTokenizer, BertForSequenceClassification
 
 from triage.config import Settings, get_settings
 from triage.device import pick_device
-from triage.errors import TriageError
 from triage.text_classifier import MODEL_NAME, NORMAL_LABEL
 from triage.text_classifier.schemas import TextPrediction
-from triage.unicode_checks import has_lone_surrogate
+from triage.text_validation import validate_texts
 
 CLASSIFIER_JSON = "classifier.json"
-
-
-def validate_texts(texts: list[str], settings: Settings | None = None) -> None:
-    """Refuse empty or whitespace-only texts (422) and texts over ``max_text_chars`` (413).
-
-    Checked before any model work so a bad sentence fails the request with a clear code
-    instead of producing a confident prediction about nothing.
-    """
-    settings = settings or get_settings()
-    for index, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TriageError(422, "invalid_text", f"sentences[{index}] is not a string.", index=index)
-        if not text.strip():
-            raise TriageError(
-                422, "empty_text", f"sentences[{index}] is empty or only whitespace.", index=index
-            )
-        if has_lone_surrogate(text):
-            raise TriageError(
-                422, "invalid_text", f"sentences[{index}] holds a lone UTF-16 surrogate.", index=index
-            )
-        if len(text) > settings.max_text_chars:
-            raise TriageError(
-                413,
-                "text_too_long",
-                f"sentences[{index}] has {len(text)} characters; the limit is {settings.max_text_chars}.",
-                index=index,
-                limit=settings.max_text_chars,
-            )
 
 
 class TextClassifierModel:

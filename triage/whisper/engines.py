@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from triage.config import SAMPLE_RATE, Settings
-from triage.device import cpu_threads, pick_device
+from triage.device import cpu_threads, ctranslate2_device, pick_device
 from triage.whisper.chunks import WINDOW_FRAMES, Window, context_frames, split_windows
 from triage.whisper.schemas import NOTHING_HEARD_LOGPROB, Segment, Transcript, Word
 
@@ -34,16 +34,16 @@ class SpeechEngine(Protocol):
 
 
 def load_engine(model_dir: Path, settings: Settings, device: str | None = None) -> SpeechEngine:
-    """The engine named by ``settings.whisper_engine`` over the weights stored in ``model_dir``."""
-    device = device or pick_device()
+    """The engine named by ``settings.whisper_engine`` over the weights stored in ``model_dir``
+    (on ``device``, or the GPU when the engine's own library sees one)."""
     if settings.whisper_vad:
         from faster_whisper.vad import get_vad_model
 
         get_vad_model()  # Silero's ONNX file ships in the wheel: load it now, not on a first request
     if settings.whisper_engine == "ctranslate2":
-        return CTranslate2Engine(model_dir / "ct2", settings, device)
+        return CTranslate2Engine(model_dir / "ct2", settings, device or ctranslate2_device())
     if settings.whisper_engine == "openai":
-        return OpenAIWhisperEngine(model_dir / "openai" / "model.pt", settings, device)
+        return OpenAIWhisperEngine(model_dir / "openai" / "model.pt", settings, device or pick_device())
     raise ValueError(f"Unknown whisper engine {settings.whisper_engine!r}; use 'ctranslate2' or 'openai'.")
 
 

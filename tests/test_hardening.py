@@ -175,7 +175,7 @@ def test_overload_is_refused_fast_and_recovers(small_server: Server) -> None:
     assert post_audio(small_server, data, "/analyze").status_code == 200
 
 
-def test_killed_runner_gives_503_then_recovers(small_server: Server) -> None:
+def test_killed_runner_is_replaced_and_serving_resumes(small_server: Server) -> None:
     def whisper_workers() -> list[psutil.Process]:
         return [
             p

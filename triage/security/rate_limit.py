@@ -28,9 +28,13 @@ class TokenBucket:
         self.tokens = float(burst)
         self.stamp = now
 
+    def available(self, now: float) -> float:
+        """Tokens there at ``now``: those left plus the refill since the last take, at most ``burst``."""
+        return min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+
     def take(self, now: float) -> float:
         """0 when a token was taken, else the seconds until one will be there."""
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.tokens = self.available(now)
         self.stamp = now
         if self.tokens >= 1.0:
             self.tokens -= 1.0
@@ -39,11 +43,11 @@ class TokenBucket:
 
     def wait(self, now: float) -> float:
         """The seconds until a token will be there (0: one is there now); takes nothing."""
-        tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        tokens = self.available(now)
         return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
 
     def full(self, now: float) -> bool:
-        return self.tokens + (now - self.stamp) * self.rate >= self.burst
+        return self.available(now) >= self.burst
 
 
 class Buckets:

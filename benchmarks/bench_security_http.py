@@ -30,7 +30,6 @@ import os
 import shutil
 import statistics
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from pathlib import Path
 import httpx
 
 from harness.server import ServeProcess, default_home, model_summary
+from harness.topology import start_all
 from triage.security.keys import add_key
 
 SENTENCE = "불이 났어요 빨리 와 주세요"
@@ -102,23 +102,7 @@ def start_both(home: Path, work: Path) -> dict[str, ServeProcess]:
     }
     for i in range(9):  # the served server checks its own key against a file of 10
         add_key(servers["served"].keys_file, f"center-{i}")
-    failures: list[BaseException] = []
-
-    def start(server: ServeProcess) -> None:
-        try:
-            server.start()
-        except BaseException as exc:  # noqa: BLE001 - reported after both threads end
-            failures.append(exc)
-
-    threads = [threading.Thread(target=start, args=(s,)) for s in servers.values()]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if failures:
-        for s in servers.values():
-            s.stop()
-        raise failures[0]
+    start_all(list(servers.values()))
     return servers
 
 

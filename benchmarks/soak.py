@@ -38,7 +38,7 @@ import numpy as np
 import psutil
 
 from harness.call_client import call_audio, run_call, ws_url
-from harness.server import ServeProcess, default_home, model_summary
+from harness.server import ServeProcess, default_home, model_summary, process_role
 from harness.shared_audio import SPEECH_DIR
 from loadtest.payloads import ENDPOINTS, cycle, warm_up
 from triage.config import get_settings
@@ -47,23 +47,13 @@ CALLS = "calls"
 CALL_CLIPS = ("emotiontts_lmy02120.wav", "emotiontts_pmc00008.wav", "emotiontts_pml00009.wav")
 
 
-def process_name(p: psutil.Process) -> str:
-    """``triage`` (API), a runner's service name, or ``arbiter``, from the command line."""
-    try:
-        cmd = p.cmdline()
-    except psutil.Error:
-        return f"pid {p.pid}"
-    if "--service-name" in cmd:
-        return cmd[cmd.index("--service-name") + 1]
-    return "arbiter" if "serve" in cmd else " ".join(cmd[-2:])[:30]
-
-
 def snapshot(server: ServeProcess) -> dict[str, tuple[float, int]]:
     """Per process name: (RSS MiB, open file descriptors)."""
     out: dict[str, tuple[float, int]] = {}
-    for p in server.tree():
+    tree = server.tree()
+    for p in tree:
         try:
-            name = process_name(p)
+            name = process_role(p, tree[0].pid)
             key = name if name not in out else f"{name} ({p.pid})"
             out[key] = (p.memory_info().rss / 2**20, p.num_fds())
         except psutil.Error:

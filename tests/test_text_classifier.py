@@ -161,6 +161,26 @@ def test_dev_accuracy_reproduced_in_process(classifier, text_model) -> None:
     assert balanced > MIN_DEV_BALANCED_ACCURACY
 
 
+def test_served_logits_average_distinct_members(classifier) -> None:
+    """The profile's ensemble answers requests: members trained apart (different weights),
+    served logits the mean of theirs."""
+    import torch
+
+    from training.text_classifier.train import PROFILES
+
+    assert len(classifier.members) == PROFILES["test"].members >= 2
+    heads = [member.classifier.weight for member in classifier.members]
+    assert not torch.allclose(heads[0], heads[1])
+    logits, _ = classifier.logits(PROBE_TEXTS)
+    batch = classifier.tokenizer(
+        PROBE_TEXTS, padding=True, truncation=True, max_length=classifier.max_length, return_tensors="pt"
+    )
+    with torch.no_grad():
+        each = torch.stack([member(**batch).logits for member in classifier.members])
+    assert torch.allclose(logits, each.mean(dim=0), atol=1e-5)
+    assert not torch.allclose(each[0], each[1], atol=1e-2)
+
+
 def test_crime_subtypes_roll_up(classifier) -> None:
     """Crime comes as one category with a subtype; other categories have none."""
     for p in classifier.classify(PROBE_TEXTS):

@@ -2,8 +2,9 @@
 
 Training evaluates through this class and the runner serves through it, so the figures
 in the model's metadata are those of the code path that answers requests. The store
-folder holds ``model/`` (BERT weights + config), ``tokenizer/`` and ``classifier.json``
-(labels, temperature, token window, emergency threshold).
+folder holds one folder of BERT weights + config per ensemble member (``member-0/``, ...;
+``model/`` in a single-model store), ``tokenizer/`` (shared by the members) and
+``classifier.json`` (labels, members, temperature, token window, emergency threshold).
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ class TextClassifierModel:
         )
         self.categories: list[str] = list(dict.fromkeys(self.category_of[label] for label in self.labels))
         self.tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer")
-        self.model = BertForSequenceClassification.from_pretrained(path / "model").to(self.device).eval()
+        self.members = [
+            BertForSequenceClassification.from_pretrained(path / name).to(self.device).eval()
+            for name in info.get("members", ["model"])
+        ]
 
     @classmethod
     def from_store(cls, name: str = MODEL_NAME, **kwargs) -> TextClassifierModel:
@@ -54,7 +58,13 @@ class TextClassifierModel:
 
     @torch.no_grad()
     def logits(self, texts: list[str]) -> tuple[torch.Tensor, list[bool]]:
-        """Raw logits [n, labels] and, per text, whether it was cut to the token window."""
+        """Logits [n, labels], averaged over the members, and, per text, whether it was cut
+        to the token window.
+
+        Averaging logits multiplies the members' probabilities: a sentence unlike the
+        training data, which one member happens to call an emergency with p 0.99, stays
+        normal unless the others agree, and the emergency threshold can sit lower.
+        """
         if not texts:
             return torch.zeros(0, len(self.labels)), []
         cleaned = [" ".join(t.split()) for t in texts]
@@ -62,8 +72,13 @@ class TextClassifierModel:
         batch = self.tokenizer(
             cleaned, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
         ).to(self.device)
-        out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-        return out.logits.float().cpu(), [n > self.max_length for n in full_lengths]
+        logits = torch.stack(
+            [
+                member(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
+                for member in self.members
+            ]
+        ).mean(dim=0)
+        return logits.cpu(), [n > self.max_length for n in full_lengths]
 
     def classify(self, texts: list[str]) -> list[TextPrediction]:
         """Validate and classify a batch; one :class:`TextPrediction` per text, in order."""

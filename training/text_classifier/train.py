@@ -316,8 +316,8 @@ def fine_tune(
     device: str,
     gen: torch.Generator,
     lr: float,
-    desc: str = "fine-tuning",
-    position: int = 0,
+    desc: str,
+    position: int,
 ) -> None:
     """Train ``model`` on ``data`` (the augmented sentences) and leave it in eval mode.
 

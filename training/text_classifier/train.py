@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import random
 import shutil
 import tempfile
@@ -77,7 +76,7 @@ from training.text_classifier.labels import CATEGORY_OF, order_labels
 from training.text_classifier.tokenizer import train_tokenizer
 from training.text_classifier.whisper_init import whisper_token_embeddings, whisper_tokenizer
 from triage.config import get_settings
-from triage.device import pick_device, set_torch_threads
+from triage.device import cpu_threads, pick_device, set_torch_threads
 from triage.model_store import get_model, has_model
 from triage.text_classifier import MODEL_NAME, NORMAL_LABEL
 from triage.text_classifier.model import CLASSIFIER_JSON, TextClassifierModel
@@ -426,15 +425,15 @@ def train_members(jobs: list[MemberJob], workers: int) -> None:
     threads busy. Processes are spawned, so this works under CUDA too.
     """
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for _ in pool.map(train_member, jobs):
-            pass
+        list(pool.map(train_member, jobs))  # raises a member's failure here
 
 
 def member_workers(members: int, device: str, threads: int | None) -> int:
-    """Members trained at once: one per free core on a CPU (``threads`` each), one on a GPU."""
+    """Members trained at once: as many as the cores this process may use hold at ``threads``
+    each (0 or None: every core, so one), one on a GPU."""
     if device != "cpu":
         return 1
-    return max(1, min(members, (os.cpu_count() or 1) // max(1, threads or os.cpu_count() or 1)))
+    return max(1, min(members, cpu_threads(0) // cpu_threads(threads or 0)))
 
 
 def fit_temperature(logits: torch.Tensor, members: torch.Tensor, targets: torch.Tensor) -> float:

@@ -59,6 +59,14 @@ CONFIGS: dict[str, dict[str, object]] = {
     "vad": {**GREEDY, "whisper_vad": True},
     "beam5+vad": {**BEAM5, "whisper_vad": True},
     "short-context": {**GREEDY, "whisper_short_context": True},
+    "beam5+short-context": {**BEAM5, "whisper_short_context": True},
+    "beam5+vad+short-context": {**BEAM5, "whisper_vad": True, "whisper_short_context": True},
+    "beam5+vad+fallback+short-context": {
+        **BEAM5,
+        "whisper_vad": True,
+        "whisper_temperature_fallback": True,
+        "whisper_short_context": True,
+    },
 }
 
 

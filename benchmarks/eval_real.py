@@ -6,7 +6,7 @@ the models of the store loaded in this process instead of behind HTTP):
 - **corpus test speakers** (``harness.corpus``, split ``test``): everyday read speech, all
   of it normal, so every emergency verdict is a false alarm. Whisper runs live with the
   served settings (``--cached`` takes ``training/data/corpus/whisper.jsonl`` instead:
-  faster, but greedy decoding, as the cache was made); the sound model hears the clip
+  faster, and made with the served decoding settings, which each record names); the sound model hears the clip
   itself. Also Whisper's CER, the CER after correction, and how many clips the corrector
   made better and worse.
 - **held-out sentences** (``benchmarks/data/heldout_sentences.tsv``): hand-written
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--limit", type=int, default=None, help="corpus test clips to use (default: all)")
     parser.add_argument("--skip-clips", action="store_true", help="leave out the 14 labelled clips (Whisper)")
-    parser.add_argument("--cached", action="store_true", help="corpus: cached greedy transcripts, not live")
+    parser.add_argument("--cached", action="store_true", help="corpus: cached transcripts, not live")
     parser.add_argument("--json", type=Path, help="also write the table and corrector figures here")
     args = parser.parse_args(argv)
     models = Models()

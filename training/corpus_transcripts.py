@@ -20,6 +20,11 @@ from training import DATA_DIR
 from triage.whisper.schemas import Transcript
 
 TRANSCRIPTS = DATA_DIR / "corpus" / "whisper.jsonl"
+"""Made with the served decoding settings (each record names them)."""
+GREEDY_TRANSCRIPTS = DATA_DIR / "corpus" / "whisper-greedy.jsonl"
+"""The same clips decoded greedily over Whisper's full 30-s context, the decoding served until
+2026-11-30. The text classifier learns everyday speech from these
+(``training.text_classifier.train.corpus_normal_examples`` says why)."""
 
 
 @dataclass(frozen=True)

@@ -52,27 +52,29 @@ class Settings:
     whisper_model: str = field(default_factory=lambda: _env("WHISPER_MODEL", WHISPER_MODEL_NAME))
     """Name of the Whisper model in the BentoML model store (``triage.whisper.MODEL_NAME``)."""
     whisper_language: str = field(default_factory=lambda: _env("WHISPER_LANGUAGE", "ko"))
-    whisper_beam_size: int = field(default_factory=lambda: int(_env("WHISPER_BEAM_SIZE", "1")))
-    """Beam width (1: greedy). ``benchmarks.bench_whisper_decoding`` compares greedy with beam 5
-    (with VAD, since beam search can loop on windows without speech); greedy stays the default
-    because the corpus transcripts the text model, corrector and fusion learnt from are greedy."""
+    whisper_beam_size: int = field(default_factory=lambda: int(_env("WHISPER_BEAM_SIZE", "5")))
+    """Beam width (1: greedy). ``benchmarks.bench_whisper_decoding`` compares the choices on the
+    corpus dev speakers: beam 5 with VAD and the short context lowers the CER of the short-context
+    greedy decode by a sixth for twice its time per clip (README, "Whisper decoding"). The corpus
+    transcripts the text model, corrector and fusion learn from are made with these settings."""
     whisper_word_timestamps: bool = field(default_factory=lambda: _env_bool("WHISPER_WORD_TIMESTAMPS", True))
     whisper_temperature_fallback: bool = field(
-        default_factory=lambda: _env_bool("WHISPER_TEMPERATURE_FALLBACK", False)
+        default_factory=lambda: _env_bool("WHISPER_TEMPERATURE_FALLBACK", True)
     )
     """Re-decode windows whose text is too repetitive or improbable at rising temperatures, with
-    faster-whisper's own thresholds (``ctranslate2`` engine only). Off: one decode per window."""
+    faster-whisper's own thresholds (``ctranslate2`` engine only): the guard against the
+    repetition loops beam search can fall into ("맘따카어어어어..." on a dialect clip). It never
+    fires on most speech, so it costs nothing there. Off: one decode per window."""
     whisper_initial_prompt: str = field(default_factory=lambda: _env("WHISPER_INITIAL_PROMPT", ""))
     """Text Whisper reads as the preceding context of every window, biasing its vocabulary and
     spelling toward it (empty: none)."""
     whisper_hotwords: str = field(default_factory=lambda: _env("WHISPER_HOTWORDS", ""))
     """Words placed ahead of the prompt to bias decoding toward them, faster-whisper's ``hotwords``
     (empty: none; the ``openai`` engine prepends them to the prompt)."""
-    whisper_vad: bool = field(default_factory=lambda: _env_bool("WHISPER_VAD", False))
+    whisper_vad: bool = field(default_factory=lambda: _env_bool("WHISPER_VAD", True))
     """Decode only what Silero VAD (its model ships inside the faster-whisper wheel) hears as
-    speech, so pauses, open lines and hum cannot make Whisper invent text, nor spend seconds
-    decoding it. Off (the default, as the models' training transcripts were made): every window
-    is decoded whole."""
+    speech, so pauses, open lines and hum cannot make Whisper invent text, nor make beam search
+    loop on them for seconds. Off: every window is decoded whole."""
     max_text_chars: int = field(default_factory=lambda: int(_env("MAX_TEXT_CHARS", "2000")))
     """Texts longer than this many characters are refused (413); shorter ones are cut by tokens."""
     max_sentences: int = field(default_factory=lambda: int(_env("MAX_SENTENCES", "128")))

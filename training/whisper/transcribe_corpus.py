@@ -3,10 +3,12 @@
 Whisper's own output on real Korean speech is training material for two models: the text
 classifier learns everyday speech *as Whisper writes it* (errors included), and the
 corrector learns, and is tuned on, real (Whisper output, reference) pairs. Transcribing
-the 904 clips takes about half an hour on 2 CPU cores, too long for every fresh
-``make serve``, so the result is kept in ``training/data/corpus/whisper.jsonl``: one line
-per clip with the speaker's split and the full transcript (segments, word
-probabilities). Run again after changing the Whisper model or its decoding settings.
+the 904 clips takes about 8 minutes on 2 CPU cores with the served settings (beam 5, VAD,
+short context), too long for every fresh ``make serve`` and dependent on the thread
+schedule, so the result is kept in ``training/data/corpus/whisper.jsonl``: one line per
+clip with the speaker's split, the decoding settings and the full transcript (segments,
+word probabilities). Run again after changing the Whisper model or its decoding settings,
+then retrain the text classifier, corrector and fusion.
 
     BENTOML_HOME=~/bentoml python -m training.whisper.transcribe_corpus
 """
@@ -51,7 +53,13 @@ def main(argv: list[str] | None = None) -> None:
                     "speaker": clip.speaker,
                     "split": clip.split,
                     "subset": clip.subset,
-                    "whisper": {"model": str(model.tag), "beam_size": settings.whisper_beam_size},
+                    "whisper": {
+                        "model": str(model.tag),
+                        "beam_size": settings.whisper_beam_size,
+                        "vad": settings.whisper_vad,
+                        "temperature_fallback": settings.whisper_temperature_fallback,
+                        "short_context": settings.whisper_short_context,
+                    },
                     "transcript": transcript.model_dump(),
                 }
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")

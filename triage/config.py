@@ -62,7 +62,7 @@ class Settings:
         default_factory=lambda: _env_bool("WHISPER_TEMPERATURE_FALLBACK", True)
     )
     """Re-decode windows whose text is too repetitive or improbable at rising temperatures, with
-    faster-whisper's own thresholds (``ctranslate2`` engine only): the guard against the
+    the thresholds faster-whisper and openai-whisper share: the guard against the
     repetition loops beam search can fall into ("맘따카어어어어..." on a dialect clip). It never
     fires on most speech, so it costs nothing there. Off: one decode per window."""
     whisper_initial_prompt: str = field(default_factory=lambda: _env("WHISPER_INITIAL_PROMPT", ""))

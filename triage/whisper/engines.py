@@ -14,6 +14,7 @@ The ``ctranslate2`` engine encodes a short window over its own length only
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -257,11 +258,17 @@ def needs_fallback(result: WindowResult) -> bool:
     from faster_whisper.transcribe import get_compression_ratio
 
     first = result[0][0]
-    improbable = first.avg_logprob < LOGPROB_THRESHOLD
-    if improbable and first.no_speech_prob > NO_SPEECH_THRESHOLD:
-        return False
     text = " ".join(seg.text for seg, _ in result)
-    return improbable or get_compression_ratio(text) > COMPRESSION_RATIO_THRESHOLD
+    return decode_failed(get_compression_ratio(text), first.avg_logprob, first.no_speech_prob)
+
+
+def decode_failed(compression_ratio: float, avg_logprob: float, no_speech_prob: float) -> bool:
+    """The fallback rule both libraries use in ``transcribe``: text too repetitive, or too
+    improbable unless the window is likely silence."""
+    improbable = avg_logprob < LOGPROB_THRESHOLD
+    if improbable and no_speech_prob > NO_SPEECH_THRESHOLD:
+        return False
+    return improbable or compression_ratio > COMPRESSION_RATIO_THRESHOLD
 
 
 def _converted(seg, to_clip: ClipTime) -> tuple[Segment, int]:
@@ -299,8 +306,6 @@ class OpenAIWhisperEngine:
 
         if not checkpoint.is_file():
             raise FileNotFoundError(f"No openai-whisper checkpoint at {checkpoint}.")
-        if settings.whisper_temperature_fallback:
-            raise ValueError("Temperature fallback needs the 'ctranslate2' Whisper engine.")
         self.model = load_converted_model(checkpoint, device=device)
         self.device = device
         self.settings = settings
@@ -345,6 +350,8 @@ class OpenAIWhisperEngine:
                 results = [whisper.decode(self.model, mel[None], options)[0] for mel in batch]
             else:
                 results = whisper.decode(self.model, batch, options)
+            if self.settings.whisper_temperature_fallback:
+                results = [self._retry(mel, options, r) for mel, r in zip(batch, results, strict=True)]
         for i, mel, padded, result in zip(heard, mels, batch, results, strict=True):
             raw = self._split_segments(result.tokens, 0.0)
             if self.settings.whisper_word_timestamps and raw:
@@ -381,6 +388,18 @@ class OpenAIWhisperEngine:
                 for s in raw
             ]
         return _assemble(windows, per_window, clips, self.settings.whisper_language, self.name)
+
+    def _retry(self, mel, options, result):
+        """openai-whisper's own fallback (its ``transcribe``) over one window: while a decode
+        fails, decode again by sampling (best of 5) at the next temperature; the last is kept."""
+        import whisper
+
+        for temperature in FALLBACK_TEMPERATURES[1:]:
+            if not decode_failed(result.compression_ratio, result.avg_logprob, result.no_speech_prob):
+                break
+            sampled = replace(options, temperature=temperature, beam_size=None, best_of=5)
+            result = whisper.decode(self.model, mel[None], sampled)[0]
+        return result
 
     def _prompt(self) -> str | None:
         """Hotwords then the initial prompt, the order faster-whisper puts them before a window."""

@@ -26,6 +26,7 @@ from triage.whisper.chunks import WINDOW_FRAMES, Window, context_frames
 from triage.whisper.engines import (
     CTranslate2Engine,
     OpenAIWhisperEngine,
+    call_decoding,
     clip_logprob,
     clip_no_speech_prob,
     load_engine,
@@ -254,6 +255,20 @@ def test_vad_decodes_speech_only_in_clip_time(name, whisper_model, clips, transc
     # Silero pads the speech it finds by 0.4 s on each side.
     assert words and all(lead - 0.5 <= w.start <= w.end <= lead + speech_s + 0.5 for w in words)
     assert silence.segments == [] and silence.no_speech_prob == 1.0
+
+
+def test_call_decoding_shares_the_weights_and_decodes_greedily(engines, whisper_model, clips) -> None:
+    """Live calls decode greedily, without fallback, on the served engine's own weights: the same
+    text as a greedy engine loaded on its own, while the served engine keeps its beam."""
+    _, audio = clips
+    served = engines["ctranslate2"]
+    live = served.with_decoding(call_decoding(served.settings))
+    greedy_settings = replace(served.settings, whisper_beam_size=1, whisper_temperature_fallback=False)
+    greedy = load_engine(whisper_model, greedy_settings, "cpu")
+    assert live.model is served.model and live.options["beam_size"] == 1
+    assert served.options["beam_size"] == served.settings.whisper_beam_size
+    texts = [t.text for t in live.transcribe_batch(audio[:3])]
+    assert texts == [t.text for t in greedy.transcribe_batch(audio[:3])]
 
 
 def test_needs_fallback_follows_faster_whisper_thresholds() -> None:

@@ -107,6 +107,11 @@ class Settings:
     and spinning OpenMP threads lose to the other runners' processes on a small CPU."""
     batching: bool = field(default_factory=lambda: _env_bool("BATCHING", True))
     """Adaptive batching switch for benchmarks: off means every runner sees batches of one."""
+    call_whisper_beam_size: int = field(default_factory=lambda: int(_env("CALL_WHISPER_BEAM_SIZE", "1")))
+    """Beam width of live calls' decodes (1: greedy), which never use the temperature fallback
+    (``triage.whisper.engines.call_decoding``). With beam 5 and the fallback one call's
+    committed-text p95 went from 1.7 to 4.5 s and its alert came 5 s after the decisive
+    utterance instead of at once (docs/LIVE_CALLS.md)."""
     call_max_seconds: float = field(default_factory=lambda: float(_env("CALL_MAX_SECONDS", "1800")))
     """Longest live call (``WS /calls``), in audio seconds and in wall seconds; then it is closed 4009."""
     call_max_concurrent: int = field(default_factory=lambda: int(_env("CALL_MAX_CONCURRENT", "16")))

@@ -298,7 +298,7 @@ class CallSession:
 
     async def _transcribe(self, audio: np.ndarray) -> Transcript:
         [transcript] = await self.times.run(
-            "speech_to_text", call_runner(self.runners.whisper.to_async.transcribe, [audio])
+            "speech_to_text", call_runner(self.runners.whisper.to_async.transcribe_live, [audio])
         )
         return transcript
 

@@ -13,6 +13,7 @@ The ``ctranslate2`` engine encodes a short window over its own length only
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +33,19 @@ class SpeechEngine(Protocol):
     name: str
 
     def transcribe_batch(self, clips: list[np.ndarray]) -> list[Transcript]: ...
+
+    def with_decoding(self, settings: Settings) -> SpeechEngine: ...
+
+
+def call_decoding(settings: Settings) -> Settings:
+    """The decoding of live calls: ``call_whisper_beam_size`` and no temperature fallback.
+
+    A call waits on every decode of its open utterance, so a beam or a fallback re-decode
+    that an uploaded clip can afford holds the call's next partial, segment and alert back.
+    """
+    return replace(
+        settings, whisper_beam_size=settings.call_whisper_beam_size, whisper_temperature_fallback=False
+    )
 
 
 def load_engine(model_dir: Path, settings: Settings, device: str | None = None) -> SpeechEngine:
@@ -162,16 +176,14 @@ class CTranslate2Engine:
         pipeline = ShortContextPipeline if settings.whisper_short_context else BatchedInferencePipeline
         self.pipeline = pipeline(self.model)
         self.settings = settings
-        # Options both decoding paths (batched, and one window at a time on fallback) share.
-        self.options = {
-            "language": settings.whisper_language,
-            "beam_size": settings.whisper_beam_size,
-            "without_timestamps": False,
-            "word_timestamps": settings.whisper_word_timestamps,
-            "initial_prompt": settings.whisper_initial_prompt or None,
-            "hotwords": settings.whisper_hotwords or None,
-            "vad_filter": False,
-        }
+        self.options = decoding_options(settings)
+
+    def with_decoding(self, settings: Settings) -> CTranslate2Engine:
+        """This engine with other decoding settings, sharing the loaded weights and pipeline."""
+        variant = copy.copy(self)
+        variant.settings = settings
+        variant.options = decoding_options(settings)
+        return variant
 
     def transcribe_batch(self, clips: list[np.ndarray]) -> list[Transcript]:
         windows = split_windows(clips)
@@ -245,6 +257,20 @@ class CTranslate2Engine:
             **self.options,
         )
         return [_converted(seg, to_clip) for seg in segments]
+
+
+def decoding_options(settings: Settings) -> dict[str, object]:
+    """faster-whisper options both decoding paths (batched, and one window at a time on
+    fallback) share."""
+    return {
+        "language": settings.whisper_language,
+        "beam_size": settings.whisper_beam_size,
+        "without_timestamps": False,
+        "word_timestamps": settings.whisper_word_timestamps,
+        "initial_prompt": settings.whisper_initial_prompt or None,
+        "hotwords": settings.whisper_hotwords or None,
+        "vad_filter": False,
+    }
 
 
 def needs_fallback(result: WindowResult) -> bool:
@@ -388,6 +414,12 @@ class OpenAIWhisperEngine:
                 for s in raw
             ]
         return _assemble(windows, per_window, clips, self.settings.whisper_language, self.name)
+
+    def with_decoding(self, settings: Settings) -> OpenAIWhisperEngine:
+        """This engine with other decoding settings, sharing the loaded model."""
+        variant = copy.copy(self)
+        variant.settings = settings
+        return variant
 
     def _retry(self, mel, options, result):
         """openai-whisper's own fallback (its ``transcribe``) over one window: while a decode

@@ -266,6 +266,7 @@ def test_call_decoding_shares_the_weights_and_decodes_greedily(engines, whisper_
     greedy_settings = replace(served.settings, whisper_beam_size=1, whisper_temperature_fallback=False)
     greedy = load_engine(whisper_model, greedy_settings, "cpu")
     assert live.model is served.model and live.options["beam_size"] == 1
+    assert live.pipeline is not served.pipeline  # faster-whisper's pipeline keeps per-decode state
     assert served.options["beam_size"] == served.settings.whisper_beam_size
     texts = [t.text for t in live.transcribe_batch(audio[:3])]
     assert texts == [t.text for t in greedy.transcribe_batch(audio[:3])]

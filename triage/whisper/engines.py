@@ -14,6 +14,7 @@ The ``ctranslate2`` engine encodes a short window over its own length only
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -179,10 +180,16 @@ class CTranslate2Engine:
         self.options = decoding_options(settings)
 
     def with_decoding(self, settings: Settings) -> CTranslate2Engine:
-        """This engine with other decoding settings, sharing the loaded weights and pipeline."""
+        """This engine with other decoding settings, sharing the loaded weights.
+
+        The variant gets a pipeline of its own: faster-whisper's keeps per-decode state
+        (``last_speech_timestamp``), and the runner may decode on both at once; CTranslate2's
+        model itself serves concurrent requests.
+        """
         variant = copy.copy(self)
         variant.settings = settings
         variant.options = decoding_options(settings)
+        variant.pipeline = type(self.pipeline)(self.model)
         return variant
 
     def transcribe_batch(self, clips: list[np.ndarray]) -> list[Transcript]:
@@ -333,6 +340,9 @@ class OpenAIWhisperEngine:
         if not checkpoint.is_file():
             raise FileNotFoundError(f"No openai-whisper checkpoint at {checkpoint}.")
         self.model = load_converted_model(checkpoint, device=device)
+        # openai-whisper installs its key-value cache hooks on the model's modules for each
+        # decode, so two decodes on one model, from this engine or a variant, must not overlap.
+        self._decoding = threading.Lock()
         self.device = device
         self.settings = settings
         self.tokenizer = whisper.tokenizer.get_tokenizer(
@@ -343,6 +353,10 @@ class OpenAIWhisperEngine:
         )
 
     def transcribe_batch(self, clips: list[np.ndarray]) -> list[Transcript]:
+        with self._decoding:
+            return self._transcribe_batch(clips)
+
+    def _transcribe_batch(self, clips: list[np.ndarray]) -> list[Transcript]:
         import torch
         import whisper
         from whisper.audio import N_FRAMES
@@ -416,7 +430,7 @@ class OpenAIWhisperEngine:
         return _assemble(windows, per_window, clips, self.settings.whisper_language, self.name)
 
     def with_decoding(self, settings: Settings) -> OpenAIWhisperEngine:
-        """This engine with other decoding settings, sharing the loaded model."""
+        """This engine with other decoding settings, sharing the loaded model and its lock."""
         variant = copy.copy(self)
         variant.settings = settings
         return variant

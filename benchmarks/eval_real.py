@@ -8,7 +8,7 @@ the models of the store loaded in this process instead of behind HTTP):
   served settings (``--cached`` takes ``training/data/corpus/whisper.jsonl`` instead:
   faster, and made with the served decoding settings, which each record names); the sound model hears the clip
   itself. Also Whisper's CER, the CER after correction, and how many clips the corrector
-  made better and worse.
+  made better and worse, with numbers and Latin letters as written and read aloud.
 - **held-out sentences** (``benchmarks/data/heldout_sentences.tsv``): hand-written
   emergencies of every category (and hard-negative normal sentences), text only, never read
   by any training script.
@@ -26,7 +26,7 @@ import argparse
 import asyncio
 import csv
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -114,20 +114,32 @@ class Scores:
     truth: list[str]
     predicted: dict[str, list[str]] = field(default_factory=dict)
 
-    def row(self, method: str) -> dict[str, float | int | None]:
+    def row(self, method: str) -> dict[str, Any]:
+        """Each rate with its count and 95 % interval: on 217 clips one clip moves a rate by 0.5 %."""
         pairs = list(zip(self.truth, self.predicted[method], strict=True))
         normal = [p for t, p in pairs if t == NORMAL]
         emergency = [(t, p) for t, p in pairs if t != NORMAL]
-        return {
-            "n": len(pairs),
-            "false_alarm_rate": _mean([p != NORMAL for p in normal]),
-            "emergency_recall": _mean([p != NORMAL for _, p in emergency]),
-            "category_accuracy": _mean([p == t for t, p in emergency]),
-        }
+        row: dict[str, Any] = {"n": len(pairs)}
+        for name, hits in (
+            ("false_alarm_rate", [p != NORMAL for p in normal]),
+            ("emergency_recall", [p != NORMAL for _, p in emergency]),
+            ("category_accuracy", [p == t for t, p in emergency]),
+        ):
+            row[name] = round(float(np.mean(hits)), 4) if hits else None
+            row[f"{name}_count"] = [int(sum(hits)), len(hits)]
+            row[f"{name}_interval"] = wilson_interval(int(sum(hits)), len(hits)) if hits else None
+        return row
 
 
-def _mean(values: Sequence[bool]) -> float | None:
-    return round(float(np.mean(values)), 4) if values else None
+def wilson_interval(hits: int, total: int, z: float = 1.96) -> list[float]:
+    """The Wilson score interval (95 % by default) of a rate of ``hits`` in ``total``.
+
+    Unlike the normal approximation it stays inside [0, 1] and is not empty at 0 of n.
+    """
+    rate, z2 = hits / total, z * z
+    centre = (rate + z2 / (2 * total)) / (1 + z2 / total)
+    half = z * np.sqrt(rate * (1 - rate) / total + z2 / (4 * total * total)) / (1 + z2 / total)
+    return [round(float(max(0.0, centre - half)), 4), round(float(min(1.0, centre + half)), 4)]
 
 
 def text_category(text: TextPrediction | None) -> str:
@@ -155,30 +167,40 @@ def score_analyses(truth: list[str], analyses: list[Analysis]) -> Scores:
     return scores
 
 
-def corpus_test(models: Models, limit: int | None, cached: bool) -> tuple[Scores, dict[str, float | int]]:
-    """Corpus test speakers through ``/analyze``'s path, plus the corrector's effect on them."""
+def correction_figures(texts: list[tuple[str, str, str]], *, spoken: bool) -> dict[str, float | int]:
+    """Whisper's CER, CER after correction, clips better and worse; texts: (reference, heard, corrected)."""
+    before = np.array([cer(ref, heard, spoken=spoken) for ref, heard, _ in texts])
+    after = np.array([cer(ref, corrected, spoken=spoken) for ref, _, corrected in texts])
+    return {
+        "whisper_cer": round(float(before.mean()), 4),
+        "corrected_cer": round(float(after.mean()), 4),
+        "clips_better": int(np.sum(after < before)),
+        "clips_worse": int(np.sum(after > before)),
+    }
+
+
+def corpus_test(models: Models, limit: int | None, cached: bool) -> tuple[Scores, dict[str, Any]]:
+    """Corpus test speakers through ``/analyze``'s path, plus the corrector's effect on them.
+
+    CER is given twice: counting digits and Latin letters as written, and with them read aloud
+    (``spoken``), since the corpus spells every number in Hangul (see ``triage.spoken_forms``).
+    """
     transcripts = {r.file: r.transcript for r in load_transcripts("test")} if cached else {}
     clips = corpus_clips("test")[:limit]
-    analyses, before, after, better, worse, changed, segments = [], [], [], 0, 0, 0, 0
+    analyses, texts, changed, segments = [], [], 0, 0
     for clip in tqdm(clips, desc="corpus test speakers", unit="clip"):
         audio = decode_audio(clip.path.read_bytes(), "audio/flac")
         analysis = models.analyze(audio, transcripts.get(clip.file))
         analyses.append(analysis)
-        b, a = cer(clip.transcript, analysis.transcript), cer(clip.transcript, analysis.corrected_transcript)
-        before.append(b)
-        after.append(a)
+        texts.append((clip.transcript, analysis.transcript, analysis.corrected_transcript))
         segments += len(analysis.corrections)
         changed += sum(c.corrected != c.original for c in analysis.corrections)
-        better += a < b
-        worse += a > b
     correction = {
         "clips": len(clips),
         "segments": segments,
         "segments_changed": changed,
-        "whisper_cer": round(float(np.mean(before)), 4),
-        "corrected_cer": round(float(np.mean(after)), 4),
-        "clips_better": int(better),
-        "clips_worse": int(worse),
+        "as_written": correction_figures(texts, spoken=False),
+        "read_aloud": correction_figures(texts, spoken=True),
     }
     return score_analyses([NORMAL] * len(clips), analyses), correction
 
@@ -206,21 +228,24 @@ def labelled_clips(models: Models) -> Scores:
     return score_analyses(truth, analyses)
 
 
+def rate_with_interval(row: dict[str, Any], column: str) -> str:
+    """``0.023 [0.010, 0.053]``: a rate and its 95 % interval, or ``-``."""
+    if row[column] is None:
+        return "-"
+    low, high = row[f"{column}_interval"]
+    return f"{row[column]:.3f} [{low:.3f}, {high:.3f}]"
+
+
 def print_table(results: dict[str, Scores]) -> list[dict]:
     rows = []
-    print(f"\n{'set':<24} {'method':<17} {'n':>4} {'false alarms':>13} {'recall':>7} {'category':>9}")
+    columns = ("false_alarm_rate", "emergency_recall", "category_accuracy")
+    print(f"\n{'set':<22} {'method':<17} {'n':>4}" + "".join(f" {c.replace('_', ' '):>21}" for c in columns))
     for name, scores in results.items():
         for method in scores.predicted:
             row = {"set": name, "method": method, **scores.row(method)}
             rows.append(row)
-
-            def fmt(value: float | None) -> str:
-                return "-" if value is None else f"{value:.3f}"
-
-            print(
-                f"{name:<24} {method:<17} {row['n']:>4} {fmt(row['false_alarm_rate']):>13} "
-                f"{fmt(row['emergency_recall']):>7} {fmt(row['category_accuracy']):>9}"
-            )
+            cells = "".join(f" {rate_with_interval(row, c):>21}" for c in columns)
+            print(f"{name:<22} {method:<17} {row['n']:>4}{cells}")
     return rows
 
 

@@ -130,6 +130,15 @@ class Scores:
             row[f"{name}_interval"] = wilson_interval(int(sum(hits)), len(hits)) if hits else None
         return row
 
+    def by_category(self, method: str) -> dict[str, list[int]]:
+        """For each true emergency category: [detected with the right category, detected, total]."""
+        counts: dict[str, list[int]] = {}
+        for truth, predicted in zip(self.truth, self.predicted[method], strict=True):
+            if truth != NORMAL:
+                right, detected, total = counts.get(truth, [0, 0, 0])
+                counts[truth] = [right + (predicted == truth), detected + (predicted != NORMAL), total + 1]
+        return dict(sorted(counts.items()))
+
 
 def wilson_interval(hits: int, total: int, z: float = 1.96) -> list[float]:
     """The Wilson score interval (95 % by default) of a rate of ``hits`` in ``total``.
@@ -266,10 +275,16 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_clips:
         results["labelled clips"] = labelled_clips(models)
     rows = print_table(results)
-    print("\ncorrector on corpus test speakers:", json.dumps(correction))
+    held_out = results["held-out sentences"].by_category("text model")
+    print(
+        "\nheld-out sentences, text model, by true category (right category / detected / total): "
+        + ", ".join(f"{c} {r}/{d}/{n}" for c, (r, d, n) in held_out.items())
+    )
+    print("corrector on corpus test speakers:", json.dumps(correction))
     if args.json:
         args.json.write_text(
-            json.dumps({"table": rows, "correction": correction}, indent=2), encoding="utf-8"
+            json.dumps({"table": rows, "held_out_by_category": held_out, "correction": correction}, indent=2),
+            encoding="utf-8",
         )
 
 

@@ -2,7 +2,8 @@
 
 Compares greedy decoding with beam search, faster-whisper's temperature
 fallback, prompt and hotword biasing toward a short generic emergency lexicon, Silero
-VAD and the shortened encoder context, each as the served engine runs it (``load_engine``
+VAD (Silero's own 400 ms of padding around speech, or 800 ms: ``vad800``) and the shortened
+encoder context, each as the served engine runs it (``load_engine``
 with the ``TRIAGE_WHISPER_*`` setting changed). Clips come from the corpus *dev* speakers only
 (a seeded subset, the same for every configuration); test speakers stay for the evaluation
 command.
@@ -45,6 +46,7 @@ GREEDY: dict[str, object] = {
     "whisper_initial_prompt": "",
     "whisper_hotwords": "",
     "whisper_vad": False,
+    "whisper_vad_pad_ms": 400,
     "whisper_short_context": False,
 }
 """Plain greedy decoding, every decoding setting spelled out so the table does not move when a
@@ -65,6 +67,13 @@ CONFIGS: dict[str, dict[str, object]] = {
     "beam5+vad+fallback+short-context": {
         **BEAM5,
         "whisper_vad": True,
+        "whisper_temperature_fallback": True,
+        "whisper_short_context": True,
+    },
+    "beam5+vad800+fallback+short-context": {
+        **BEAM5,
+        "whisper_vad": True,
+        "whisper_vad_pad_ms": 800,
         "whisper_temperature_fallback": True,
         "whisper_short_context": True,
     },

@@ -252,8 +252,9 @@ def test_vad_decodes_speech_only_in_clip_time(name, whisper_model, clips, transc
     [heard, silence] = engine.transcribe_batch([padded, np.zeros(3 * SAMPLE_RATE, np.float32)])
     assert cer(transcripts[name][0].text, heard.text) < 0.1
     words = [w for s in heard.segments for w in s.words]
-    # Silero pads the speech it finds by 0.4 s on each side.
-    assert words and all(lead - 0.5 <= w.start <= w.end <= lead + speech_s + 0.5 for w in words)
+    # The speech VAD finds is padded by whisper_vad_pad_ms on each side.
+    pad = settings.whisper_vad_pad_ms / 1000 + 0.1
+    assert words and all(lead - pad <= w.start <= w.end <= lead + speech_s + pad for w in words)
     assert silence.segments == [] and silence.no_speech_prob == 1.0
 
 

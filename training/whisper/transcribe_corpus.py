@@ -8,7 +8,8 @@ short context), too long for every fresh ``make serve`` and dependent on the thr
 schedule, so the result is kept in ``training/data/corpus/whisper.jsonl``: one line per
 clip with the speaker's split, the decoding settings and the full transcript (segments,
 word probabilities). Run again after changing the Whisper model or its decoding settings,
-then retrain the text classifier, corrector and fusion.
+then retrain the corrector and fusion (the text classifier learns from the greedy decode
+kept in ``whisper-greedy.jsonl``, which did better on dev: README, "Accuracy").
 
     BENTOML_HOME=~/bentoml python -m training.whisper.transcribe_corpus
 """
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
                         "model": str(model.tag),
                         "beam_size": settings.whisper_beam_size,
                         "vad": settings.whisper_vad,
+                        "vad_pad_ms": settings.whisper_vad_pad_ms,
                         "temperature_fallback": settings.whisper_temperature_fallback,
                         "short_context": settings.whisper_short_context,
                     },

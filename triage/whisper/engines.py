@@ -135,17 +135,19 @@ NO_SPEECH_THRESHOLD = 0.6
 ClipTime = Callable[[float], float]
 
 
-def speech_input(window: Window, vad: bool) -> tuple[np.ndarray, ClipTime]:
+def speech_input(window: Window, settings: Settings) -> tuple[np.ndarray, ClipTime]:
     """The samples of ``window`` to decode and the map from their time to clip time.
 
     With VAD on, only the speech Silero finds is decoded (nothing, for a window without
-    speech), and times are mapped back across the silences it cut out.
+    speech), each stretch padded by ``whisper_vad_pad_ms``, and times are mapped back across
+    the silences it cut out.
     """
-    if not vad:
+    if not settings.whisper_vad:
         return window.samples, lambda t: window.offset_s + t
-    from faster_whisper.vad import SpeechTimestampsMap, collect_chunks, get_speech_timestamps
+    from faster_whisper.vad import SpeechTimestampsMap, VadOptions, collect_chunks, get_speech_timestamps
 
-    chunks = get_speech_timestamps(window.samples, sampling_rate=SAMPLE_RATE)
+    options = VadOptions(speech_pad_ms=settings.whisper_vad_pad_ms)
+    chunks = get_speech_timestamps(window.samples, options, sampling_rate=SAMPLE_RATE)
     if not chunks:
         return window.samples[:0], lambda t: window.offset_s + t
     speech = np.concatenate(collect_chunks(window.samples, chunks, sampling_rate=SAMPLE_RATE)[0])
@@ -195,7 +197,7 @@ class CTranslate2Engine:
     def transcribe_batch(self, clips: list[np.ndarray]) -> list[Transcript]:
         windows = split_windows(clips)
         per_window: list[WindowResult] = [[] for _ in windows]
-        inputs = [speech_input(w, self.settings.whisper_vad) for w in windows]
+        inputs = [speech_input(w, self.settings) for w in windows]
         heard = [i for i, (samples, _) in enumerate(inputs) if samples.size]
         decoded = self._decode_batched([inputs[i] for i in heard])
         for i, result in zip(heard, decoded, strict=True):
@@ -363,7 +365,7 @@ class OpenAIWhisperEngine:
         from whisper.timing import add_word_timestamps
 
         windows = split_windows(clips)
-        inputs = [speech_input(w, self.settings.whisper_vad) for w in windows]
+        inputs = [speech_input(w, self.settings) for w in windows]
         heard = [i for i, (samples, _) in enumerate(inputs) if samples.size]
         per_window: list[WindowResult] = [[] for _ in windows]
         if not heard:

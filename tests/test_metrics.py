@@ -1,4 +1,4 @@
-"""The project's CER, and reading numbers and Latin letters aloud as the corpus spells them.
+"""The project's CER, numbers and Latin letters read aloud as the corpus spells them, eval intervals.
 
 The real-data check uses the committed corpus cache (Whisper's served decoding of the dev
 speakers): measured there, reading aloud removes about a fifth of the counted errors
@@ -85,3 +85,13 @@ def test_reading_aloud_on_real_whisper_output() -> None:
     )
     assert np.all(spoken <= written)
     assert spoken.mean() <= (1 - MIN_SPOKEN_CER_DROP) * written.mean()
+
+
+def test_wilson_interval_of_the_evaluation() -> None:
+    """``eval_real``'s 95 % intervals: 0 of 14 still allows a rate of 0.215 (z² / (n + z²))."""
+    from benchmarks.eval_real import wilson_interval
+
+    assert wilson_interval(0, 14) == [0.0, 0.2153]
+    low, high = wilson_interval(5, 217)
+    assert low < 5 / 217 < high and (low, high) == (0.0099, 0.0528)
+    assert wilson_interval(14, 14)[1] == 1.0

@@ -11,6 +11,7 @@ a counter, digit by digit for codes and phone numbers), so this module lists the
 from __future__ import annotations
 
 import re
+import string
 
 SINO_DIGITS = "영일이삼사오육칠팔구"
 SINO_UNITS = (("천", 1000), ("백", 100), ("십", 10), ("", 1))
@@ -20,12 +21,40 @@ NATIVE_ONES = ("", "하나", "둘", "셋", "넷", "다섯", "여섯", "일곱", 
 NATIVE_BEFORE_COUNTER = {"하나": "한", "둘": "두", "셋": "세", "넷": "네"}
 """The shortened forms used before a counter: 한 명, 두 시, 세 개, 네 살."""
 
-LETTER_NAMES = {
-    **dict(zip("ABCDEFG", ("에이", "비", "씨", "디", "이", "에프", "지"), strict=True)),
-    **dict(zip("HIJKLM", ("에이치", "아이", "제이", "케이", "엘", "엠"), strict=True)),
-    **dict(zip("NOPQRS", ("엔", "오", "피", "큐", "알", "에스"), strict=True)),
-    **dict(zip("TUVWXYZ", ("티", "유", "브이", "더블유", "엑스", "와이", "제트"), strict=True)),
-}
+LETTER_NAMES = dict(
+    zip(
+        string.ascii_uppercase,
+        (
+            "에이",
+            "비",
+            "씨",
+            "디",
+            "이",
+            "에프",
+            "지",
+            "에이치",
+            "아이",
+            "제이",
+            "케이",
+            "엘",
+            "엠",
+            "엔",
+            "오",
+            "피",
+            "큐",
+            "알",
+            "에스",
+            "티",
+            "유",
+            "브이",
+            "더블유",
+            "엑스",
+            "와이",
+            "제트",
+        ),
+        strict=True,
+    )
+)
 """Each Latin letter's Korean name, as an acronym is read: LA 엘에이, HD 에이치디."""
 
 WORD_READINGS = {

@@ -7,6 +7,7 @@ use the session's real ``bentoml serve`` process.
 
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 
@@ -19,14 +20,14 @@ from training.corrector.lexicon_sources import read_hunspell
 from training.corrector.pairs import held_out_pairs, make_pairs
 from training.corrector.real import real_cases, score_cases
 from triage.corrector import MODEL_NAME
-from triage.corrector.candidates import change_distance
+from triage.corrector.candidates import change_distance, nbest_candidates
 from triage.corrector.config import CorrectorConfig
 from triage.corrector.guard import edit_rate, guard
 from triage.corrector.lexicon import Lexicon
 from triage.corrector.particles import agree
 from triage.corrector.pipeline import CorrectionPipeline
 from triage.corrector.postprocess import cut_repeated_ngrams, drop_duplicate_sentences, postprocess
-from triage.corrector.schemas import CorrectionItem, CorrectRequest, SegmentIn, Word, to_items
+from triage.corrector.schemas import CorrectionItem, CorrectRequest, NBest, SegmentIn, Word, to_items
 from triage.jamo import compose, decompose, phonetic_distance
 from triage.metrics import cer
 
@@ -221,6 +222,53 @@ def test_nbest_alternative_can_win(pipeline: CorrectionPipeline) -> None:
     )
     [out] = pipeline.correct([CorrectionItem(segment=seg)])
     assert out.corrected == "아버지가 저혈당으로 쓰러졌어요"
+
+
+WHISPER_TEXT = "선생님, 애속한 마음을 금할 길이 없습니다."
+"""Whisper base's best hypothesis of a corpus dev clip; its beam also held 애석한 (the reference)."""
+
+
+def whisper_nbest(alternative_logprob: float) -> list[dict]:
+    """A beam's n-best as ``/analyze`` passes it: the transcribed text first, then an alternative."""
+    return [
+        {"rank": 1, "text": WHISPER_TEXT, "score": -8.0},
+        {"rank": 2, "text": "선생님, 애석한 마음을 금할 길이 없습니다.", "score": alternative_logprob},
+        {"rank": 3, "text": "선생님, 애속한 마음을 그 말길이 없습니다.", "score": -8.6},
+        {"rank": 4, "text": "선생님, 애석한 마음을 금할 길이 없습니다. 감사합니다.", "score": -9.0},
+    ]
+
+
+def test_whisper_nbest_weighs_alternatives_by_their_posterior() -> None:
+    nbest = [NBest.model_validate(n) for n in whisper_nbest(-8.5)]
+    # another spelling of the second wording
+    nbest.append(NBest(rank=5, text="선생님 애석한 마음을 금할 길이 없습니다", score=-9.5))
+    candidates = {c.text: c for c in nbest_candidates(WHISPER_TEXT, nbest, max_length_change=0.2)}
+    # the much longer hypothesis (a beam that ran on) is left out; spellings of one wording pool
+    assert set(candidates) == {nbest[1].text, nbest[2].text}
+    pooled = math.log(math.exp(-8.5) + math.exp(-9.5))
+    assert candidates[nbest[1].text].asr_gain == pytest.approx(pooled - (-8.0))
+    # another recogniser's n-best without the text itself stays unscored outside evidence
+    [seed] = nbest_candidates("지금부 훼의을 시작하겠읍다", nbest[1:2], max_length_change=0.2)
+    assert seed.asr_gain is None
+
+
+@pytest.mark.parametrize(("alternative_logprob", "expected"), [(-8.5, "애석한"), (-14.0, "애속한")])
+def test_whisper_alternative_wins_only_with_whisper_close_behind(
+    pipeline: CorrectionPipeline, alternative_logprob: float, expected: str
+) -> None:
+    """Kiwipiepy prefers 애석한 (a word) to 애속한 (none); Whisper's odds decide if that is enough."""
+    cfg = pipeline.cfg.model_copy(update={"asr_nbest_enabled": True, "weight_asr": 0.25, "nbest_tau": 0.5})
+    served = CorrectionPipeline(pipeline.seq2seq, pipeline.lexicon, cfg, pipeline.kiwi)
+    seg = SegmentIn(text=WHISPER_TEXT, nbest=whisper_nbest(alternative_logprob))
+    [out] = served.correct([CorrectionItem(segment=seg)])
+    assert expected in out.corrected and "금할 길이" in out.corrected
+
+
+def test_whisper_alternatives_off_keeps_the_text(pipeline: CorrectionPipeline) -> None:
+    cfg = pipeline.cfg.model_copy(update={"asr_nbest_enabled": False})
+    served = CorrectionPipeline(pipeline.seq2seq, pipeline.lexicon, cfg, pipeline.kiwi)
+    [out] = served.correct([CorrectionItem(segment=SegmentIn(text=WHISPER_TEXT, nbest=whisper_nbest(-8.5)))])
+    assert out.corrected == WHISPER_TEXT
 
 
 SEED_EXPECTED = "지금부터 회의를 시작하겠습니다."

@@ -18,10 +18,11 @@ import pytest
 import soundfile as sf
 
 from harness.shared_audio import SPEECH_DIR, read_manifest
+from triage.analyze import correction_items
 from triage.audio import decode_audio
 from triage.config import SAMPLE_RATE, get_settings
 from triage.errors import TriageError
-from triage.metrics import cer
+from triage.metrics import cer, normalise_for_cer
 from triage.whisper.chunks import WINDOW_FRAMES, Window, context_frames
 from triage.whisper.engines import (
     CTranslate2Engine,
@@ -89,6 +90,38 @@ def test_batch_equals_one_by_one(engines, clips, transcripts) -> None:
     alone = [engine.transcribe_batch([a])[0].text for a in audio[:3]]
     together = [t.text for t in transcripts["ctranslate2"][:3]]
     assert np.mean([cer(a, b) for a, b in zip(alone, together, strict=True)]) < 0.05
+
+
+def test_beam_keeps_its_hypotheses_for_the_corrector(engines, clips, transcripts) -> None:
+    """Each window decoded by beam search keeps its beam's distinct hypotheses, the transcribed
+    one first; greedy decoding and the openai engine have none to give."""
+    with_alternatives = 0
+    for t in transcripts["ctranslate2"]:
+        for window in t.alternatives:
+            heard = " ".join(t.segments[i].text for i in window.segments)
+            assert normalise_for_cer(window.hypotheses[0].text) == normalise_for_cer(heard)
+            assert len({h.text for h in window.hypotheses}) == len(window.hypotheses) > 1
+            assert all(h.logprob < 0 for h in window.hypotheses)
+        with_alternatives += bool(t.alternatives)
+    print(f"{with_alternatives} of {len(transcripts['ctranslate2'])} clips with alternatives")
+    assert with_alternatives >= len(transcripts["ctranslate2"]) // 2
+    assert not any(t.alternatives for t in transcripts["openai"])
+    greedy = engines["ctranslate2"].with_decoding(call_decoding(get_settings()))
+    [t] = greedy.transcribe_batch([clips[1][0]])
+    assert t.text and t.alternatives == []
+
+
+def test_correction_items_join_a_window_that_has_alternatives(transcripts) -> None:
+    """The corrector gets one item per window with alternatives (each hypothesis spans the window)."""
+    for t in transcripts["ctranslate2"]:
+        items = correction_items(t)
+        joined = " ".join(it.segment.text for it in items)
+        assert normalise_for_cer(joined) == normalise_for_cer(t.text)
+        with_nbest = [it for it in items if it.segment.nbest]
+        assert len(with_nbest) == len(t.alternatives)
+        for it, window in zip(with_nbest, t.alternatives, strict=True):
+            assert [n.text for n in it.segment.nbest] == [h.text for h in window.hypotheses]
+            assert it.segment.start == t.segments[window.segments[0]].start
 
 
 def test_short_context_covers_each_window_plus_a_margin() -> None:

@@ -14,13 +14,13 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from triage.audio_classifier.schemas import AudioPrediction
-from triage.corrector.schemas import CorrectionItem, SegmentIn, SegmentOut
+from triage.corrector.schemas import CorrectionItem, NBest, SegmentIn, SegmentOut
 from triage.corrector.schemas import Word as CorrectionWord
 from triage.fusion.model import LogisticFusion, audio_only
 from triage.fusion.schemas import Decision
 from triage.runner_calls import call_runner
 from triage.text_classifier.schemas import TextPrediction
-from triage.whisper.schemas import Transcript
+from triage.whisper.schemas import Hypothesis, Segment, Transcript
 
 
 class Analysis(BaseModel):
@@ -52,24 +52,46 @@ class BatchAnalysis(BaseModel):
 
 
 def correction_items(transcript: Transcript) -> list[CorrectionItem]:
-    """Whisper segments as corrector input, with word probabilities marking doubtful spans."""
-    return [
-        CorrectionItem(
-            segment=SegmentIn(
-                id=s.id,
-                start=s.start,
-                end=s.end,
-                text=s.text,
-                no_speech_prob=s.no_speech_prob,
-                words=[
-                    CorrectionWord(word=w.word, start=w.start, end=w.end, probability=w.probability)
-                    for w in s.words
-                ],
-            )
+    """Whisper segments as corrector input, with word probabilities marking doubtful spans.
+
+    A window whose beam left alternatives (``Transcript.alternatives``) is one item: its
+    segments joined, with the window's hypotheses as the n-best, since each hypothesis spans
+    the whole window.
+    """
+    by_id = {s.id: s for s in transcript.segments}
+    groups: list[tuple[list[Segment], list[Hypothesis]]] = []
+    grouped: set[int] = set()
+    for window in transcript.alternatives:
+        segments = [by_id[i] for i in window.segments if i in by_id]
+        if segments:
+            groups.append((segments, window.hypotheses))
+            grouped.update(s.id for s in segments)
+    groups += [([s], []) for s in transcript.segments if s.id not in grouped]
+    groups.sort(key=lambda g: g[0][0].id)
+    return [_correction_item(segments, hypotheses) for segments, hypotheses in groups if _text(segments)]
+
+
+def _text(segments: list[Segment]) -> str:
+    return " ".join(s.text.strip() for s in segments if s.text.strip())
+
+
+def _correction_item(segments: list[Segment], hypotheses: list[Hypothesis]) -> CorrectionItem:
+    first = segments[0]
+    return CorrectionItem(
+        segment=SegmentIn(
+            id=first.id,
+            start=first.start,
+            end=segments[-1].end,
+            text=_text(segments),
+            no_speech_prob=first.no_speech_prob,
+            words=[
+                CorrectionWord(word=w.word, start=w.start, end=w.end, probability=w.probability)
+                for s in segments
+                for w in s.words
+            ],
+            nbest=[NBest(rank=rank, text=h.text, score=h.logprob) for rank, h in enumerate(hypotheses, 1)],
         )
-        for s in transcript.segments
-        if s.text.strip()
-    ]
+    )
 
 
 class _Stopwatch:

@@ -93,10 +93,13 @@ def correct_cases(pipeline: CorrectionPipeline, cases: list[RealCase], batch: in
 
 
 def score_cases(pipeline: CorrectionPipeline, cases: list[RealCase]) -> RealScore:
+    """What the corrector does to ``cases``, with numbers and Latin words read aloud
+    (``cer(..., spoken=True)``): the corpus spells them in Hangul, and a corrector picking
+    Whisper's "세 명" over its "3명" for that would learn the corpus's convention, not Korean."""
     corrected = correct_cases(pipeline, cases)
     return RealScore(
-        before=[cer(c.reference, c.whisper) for c in cases],
-        after=[cer(c.reference, t) for c, t in zip(cases, corrected, strict=True)],
+        before=[cer(c.reference, c.whisper, spoken=True) for c in cases],
+        after=[cer(c.reference, t, spoken=True) for c, t in zip(cases, corrected, strict=True)],
         changed=[t != c.whisper for c, t in zip(cases, corrected, strict=True)],
         corrected=corrected,
     )

@@ -7,9 +7,10 @@ training stores with it. The rule is the issue's: on the dev clips no clip may g
 the most clips better wins (then the lower CER, then the fewer changed clips). The search
 moves one threshold at a time (coordinate descent) from two starts: a config that changes
 nothing (always admissible) and the defaults; with no admissible improvement the corrector
-stays off for lexicon-only guesses and rewrites. Thresholds that only fire on outside
-evidence (hotwords, domain terms, n-best: ``request_tau``) are not tuned here: the corpus
-has none.
+stays off for lexicon-only guesses and rewrites. Whisper's own n-best (``nbest_tau``,
+``weight_asr``) is tuned here: the corpus cache holds the beam's hypotheses of every clip.
+Thresholds that only fire on a client's outside evidence (hotwords, domain terms, another
+recogniser's n-best: ``request_tau``) are not: the corpus has none.
 
 Model calls, analyses and lexicon searches are cached across configs: most candidate
 sentences and rewrites are the same from one config to the next.
@@ -30,6 +31,12 @@ from triage.corrector.pipeline import CorrectionPipeline
 from triage.corrector.rewrite import Seq2Seq
 
 SEARCH: list[list[dict[str, Any]]] = [
+    [{"asr_nbest_enabled": False}]
+    + [
+        {"asr_nbest_enabled": True, "weight_asr": w, "nbest_tau": v}
+        for w in (0.08, 0.125, 0.25, 0.5)
+        for v in (0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5)
+    ],
     [{"lexicon_enabled": False}]
     + [{"lexicon_enabled": True, "rerank_tau": v} for v in (0.3, 0.5, 0.7, 0.9, 1.2, 1.6, 2.0, 3.0)],
     [{"rewrite_enabled": False}]
@@ -44,8 +51,8 @@ SEARCH: list[list[dict[str, Any]]] = [
 ]
 """The settings tried, one group per threshold (coupled fields move together), in search order."""
 
-CLOSED: dict[str, Any] = {"lexicon_enabled": False, "rewrite_enabled": False}
-"""Where the search starts: lexicon candidates never win and nothing is rewritten."""
+CLOSED: dict[str, Any] = {"lexicon_enabled": False, "rewrite_enabled": False, "asr_nbest_enabled": False}
+"""Where the search starts: no lexicon candidate or Whisper alternative wins, nothing is rewritten."""
 
 
 class CachedKiwi:

@@ -7,6 +7,7 @@ alternative the recogniser itself produced.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ from triage.corrector.particles import agree
 from triage.corrector.schemas import NBest
 from triage.corrector.spans import Span, keeps_known_words
 from triage.jamo import jamo_distance, phonetic_distance
+from triage.metrics import normalise_for_cer
+from triage.spoken_forms import WRITTEN_TOKEN
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,9 @@ class Candidate:
     """Weighted jamo distance of the edit (absolute, not normalised)."""
     span: Span | None = None
     replacement: str = ""
+    asr_gain: float | None = None
+    """For an alternative of Whisper's own n-best: its log-posterior under Whisper minus the
+    transcribed text's (None when the n-best carries no comparable scores)."""
 
     @property
     def trusted(self) -> bool:
@@ -103,14 +109,54 @@ def phonetic_candidates(
     return list(out.values())
 
 
-def nbest_candidates(text: str, nbest: list[NBest]) -> list[Candidate]:
-    """The recogniser's alternatives, best rank first; their edit cost is their distance to the text."""
-    out: dict[str, Candidate] = {}
-    for alt in sorted(nbest, key=lambda a: a.rank if a.rank is not None else 1 << 30):
-        t = alt.text.strip()
-        if t and t != text and t not in out:
-            out[t] = Candidate(t, "nbest", 0.0)
-    return list(out.values())
+def nbest_candidates(text: str, nbest: list[NBest], max_length_change: float) -> list[Candidate]:
+    """The recogniser's alternatives, best rank first.
+
+    When the n-best scores the text itself (Whisper's beam, whose best hypothesis *is* the
+    text), the alternatives are weighed against it: each different wording (spacing and
+    punctuation aside) carries its log-posterior gain over the text, spellings of one wording
+    pooled. Left out: wordings much longer or shorter than the text (a beam that looped or
+    stopped early), and wordings whose digits and Latin letters differ from the text's
+    (백이지로 -> 100kg로): kiwipiepy scores such symbols as plausible whatever they stand for.
+    Otherwise (a client's n-best from another recogniser, which need not contain the text)
+    they are outside evidence with no score of their own.
+    """
+    ranked = sorted(nbest, key=lambda a: a.rank if a.rank is not None else 1 << 30)
+    posterior = asr_log_posteriors(ranked)
+    own, symbols = normalise_for_cer(text), WRITTEN_TOKEN.findall(text)
+    if posterior is None or own not in posterior:
+        out: dict[str, Candidate] = {}
+        for alt in ranked:
+            t = alt.text.strip()
+            if t and t != text and t not in out:
+                out[t] = Candidate(t, "nbest", 0.0)
+        return list(out.values())
+    scored: dict[str, Candidate] = {}
+    for alt in ranked:
+        t, words = alt.text.strip(), normalise_for_cer(alt.text)
+        if words == own or words in scored or abs(len(words) - len(own)) > max_length_change * len(own):
+            continue
+        if WRITTEN_TOKEN.findall(t) != symbols:
+            continue
+        scored[words] = Candidate(t, "nbest", 0.0, asr_gain=posterior[words] - posterior[own])
+    return list(scored.values())
+
+
+def asr_log_posteriors(nbest: list[NBest]) -> dict[str, float] | None:
+    """Each wording's log-posterior within the n-best (its spellings' probabilities summed),
+    or None when some alternative has no score."""
+    if not nbest or any(alt.score is None for alt in nbest):
+        return None
+    pooled: dict[str, list[float]] = {}
+    for alt in nbest:
+        pooled.setdefault(normalise_for_cer(alt.text), []).append(float(alt.score))
+    total = _logsumexp([s for scores in pooled.values() for s in scores])
+    return {words: _logsumexp(scores) - total for words, scores in pooled.items()}
+
+
+def _logsumexp(values: list[float]) -> float:
+    top = max(values)
+    return top + math.log(sum(math.exp(v - top) for v in values))
 
 
 _REQUEST_LEXICONS: dict[tuple[tuple[str, str], ...], Lexicon] = {}

@@ -48,10 +48,22 @@ class CorrectorConfig(BaseModel):
         0.12, description="a known word is replaced by a hotword/domain term only when this close"
     )
     trusted_bonus: float = Field(0.3, description="bonus for candidates from hotwords or domain_lexicon")
-    nbest_bonus: float = Field(0.1, description="bonus for ASR n-best alternatives")
+    nbest_bonus: float = Field(0.1, description="bonus for a client's unscored n-best alternatives")
     rerank_tau: float = Field(0.9, description="minimum gain over the original to keep a lexicon candidate")
     request_tau: float = Field(
-        0.9, description="minimum gain to keep a hotword, domain-term or n-best candidate (outside evidence)"
+        0.9,
+        description="minimum gain of a hotword, domain-term or client n-best candidate (outside evidence)",
+    )
+    asr_nbest_enabled: bool = Field(
+        True, description="choose among Whisper's own scored n-best (off: its alternatives are ignored)"
+    )
+    weight_asr: float = Field(0.125, description="weight of an alternative's log-posterior gain (Whisper)")
+    nbest_tau: float = Field(
+        0.3,
+        description="minimum gain (kiwipiepy per character + weighted Whisper gain) of a Whisper alternative",
+    )
+    nbest_max_length_change: float = Field(
+        0.2, description="alternatives longer or shorter than the text by more than this share are ignored"
     )
 
     # 4. seq2seq rewrite

@@ -132,7 +132,7 @@ class CorrectionPipeline:
                 c += trusted_candidates(s.current, s.extra, cfg, self.lexicon)
                 if rnd == 0:
                     s.suspect = bool(spans or c)
-                    c += nbest_candidates(s.current, s.item.segment.nbest)
+                    c += nbest_candidates(s.current, s.item.segment.nbest, cfg.nbest_max_length_change)
                 cands.append(c)
             picks = rerank_round(self.scorer, [s.original for s in open_], [s.current for s in open_], cands)
             still = []

@@ -9,6 +9,11 @@ dictionary knows. A candidate is kept only when its gain reaches its threshold:
 ``request_tau`` when the caller or the recogniser proposed it (hotwords, domain terms,
 n-best: outside evidence), ``rerank_tau`` when it only comes from our lexicon (tuned on
 real Whisper output). With no clear win, the transcript stays as it was.
+
+Whisper's own scored alternatives are weighed differently: the audio already spoke through
+their Whisper scores, so their gain is kiwipiepy's per character plus ``weight_asr`` times
+their log-posterior gain under Whisper, against ``nbest_tau`` (both tuned on the dev
+speakers' real n-best); the seq2seq model, which only knows the text, has no say.
 """
 
 from __future__ import annotations
@@ -40,14 +45,25 @@ class Scorer:
             return []
         return [float(res[0][1]) if res else 0.0 for res in self.kiwi.analyze(texts)]
 
-    def scores(self, sources: list[str], texts: list[str]) -> list[float]:
-        """Combined score of each text given its source (one kiwipiepy and one model call)."""
+    def parts(self, sources: list[str], texts: list[str]) -> tuple[list[float], list[float]]:
+        """kiwipiepy's and the seq2seq model's log-probability of each text (one call each)."""
         k = self.kiwi_scores(texts)
         if self.seq2seq is not None and self.cfg.weight_seq2seq:
             s = self.seq2seq.score(sources, texts, batch_size=self.cfg.batch_size)
         else:
             s = [0.0] * len(texts)
+        return k, s
+
+    def scores(self, sources: list[str], texts: list[str]) -> list[float]:
+        """Combined score of each text given its source."""
+        k, s = self.parts(sources, texts)
         return [self.cfg.weight_kiwi * a + self.cfg.weight_seq2seq * b for a, b in zip(k, s, strict=True)]
+
+
+def asr_gain_of(cand: Candidate, kiwi: float, base_kiwi: float, n_chars: int, cfg: CorrectorConfig) -> float:
+    """Gain of one of Whisper's scored alternatives: kiwipiepy per character plus Whisper's own say."""
+    assert cand.asr_gain is not None
+    return cfg.weight_kiwi * (kiwi - base_kiwi) / max(1, n_chars) + cfg.weight_asr * cand.asr_gain
 
 
 def gain_of(cand: Candidate, score: float, base_score: float, n_chars: int, cfg: CorrectorConfig) -> float:
@@ -81,18 +97,23 @@ def rerank_round(
             sources.append(originals[i])
             texts.append(t)
             owners.append(i)
-    scores = scorer.scores(sources, texts) if texts else []
+    kiwi, seq2seq = scorer.parts(sources, texts) if texts else ([], [])
+    scores = [cfg.weight_kiwi * a + cfg.weight_seq2seq * b for a, b in zip(kiwi, seq2seq, strict=True)]
     out: list[Scored | None] = [None] * len(originals)
     k = 0
     for i, cands in enumerate(candidates):
         if not cands:
             continue
-        base = scores[k]
         best: Scored | None = None
         n_chars = len(originals[i].replace(" ", ""))
         for j, cand in enumerate(cands):
-            g = gain_of(cand, scores[k + 1 + j], base, n_chars, cfg)
-            tau = cfg.request_tau if cand.trusted or cand.source == "nbest" else cfg.rerank_tau
+            if cand.asr_gain is not None:
+                if not cfg.asr_nbest_enabled:
+                    continue
+                g, tau = asr_gain_of(cand, kiwi[k + 1 + j], kiwi[k], n_chars, cfg), cfg.nbest_tau
+            else:
+                g = gain_of(cand, scores[k + 1 + j], scores[k], n_chars, cfg)
+                tau = cfg.request_tau if cand.trusted or cand.source == "nbest" else cfg.rerank_tau
             if g >= tau and (best is None or g > best.gain):
                 best = Scored(cand.text, g, cand)
         k += 1 + len(cands)

@@ -25,7 +25,14 @@ import numpy as np
 from triage.config import SAMPLE_RATE, Settings
 from triage.device import cpu_threads, ctranslate2_device, pick_device
 from triage.whisper.chunks import WINDOW_FRAMES, Window, context_frames, split_windows
-from triage.whisper.schemas import NOTHING_HEARD_LOGPROB, Segment, Transcript, Word
+from triage.whisper.schemas import (
+    NOTHING_HEARD_LOGPROB,
+    Hypothesis,
+    Segment,
+    Transcript,
+    WindowAlternatives,
+    Word,
+)
 
 
 class SpeechEngine(Protocol):
@@ -68,27 +75,42 @@ WindowResult = list[tuple[Segment, int]]
 
 
 def _assemble(
-    windows: list[Window], per_window: list[WindowResult], clips: list[np.ndarray], language: str, engine: str
+    windows: list[Window],
+    per_window: list[WindowResult],
+    clips: list[np.ndarray],
+    language: str,
+    engine: str,
+    per_window_hypotheses: list[list[Hypothesis]] | None = None,
 ) -> list[Transcript]:
-    """Stitch per-window segments back into one transcript per clip, with clip-level confidences."""
-    grouped: list[list[tuple[Window, WindowResult]]] = [[] for _ in clips]
-    for window, result in zip(windows, per_window, strict=True):
-        grouped[window.clip].append((window, result))
+    """Stitch per-window segments back into one transcript per clip, with clip-level confidences.
+
+    A window's n-best (``per_window_hypotheses``) is kept when it has an alternative to offer.
+    """
+    hypotheses = per_window_hypotheses or [[] for _ in windows]
+    grouped: list[list[tuple[Window, WindowResult, list[Hypothesis]]]] = [[] for _ in clips]
+    for window, result, hyps in zip(windows, per_window, hypotheses, strict=True):
+        grouped[window.clip].append((window, result, hyps))
     transcripts = []
     for clip, results in zip(clips, grouped, strict=True):
-        segments = [seg for _, result in results for seg, _ in result]
+        segments = [seg for _, result, _ in results for seg, _ in result]
         for number, seg in enumerate(segments):
             seg.id = number
+        alternatives = [
+            WindowAlternatives(segments=[seg.id for seg, _ in result], hypotheses=hyps)
+            for _, result, hyps in results
+            if result and len(hyps) > 1
+        ]
         text = " ".join(seg.text.strip() for seg in segments if seg.text.strip())
         transcripts.append(
             Transcript(
                 text=text,
                 language=language,
                 duration_s=round(clip.shape[0] / SAMPLE_RATE, 3),
-                avg_logprob=clip_logprob([pair for _, result in results for pair in result]),
-                no_speech_prob=clip_no_speech_prob(results),
+                avg_logprob=clip_logprob([pair for _, result, _ in results for pair in result]),
+                no_speech_prob=clip_no_speech_prob([(window, result) for window, result, _ in results]),
                 segments=segments,
                 engine=engine,
+                alternatives=alternatives,
             )
         )
     return transcripts
@@ -161,8 +183,9 @@ class CTranslate2Engine:
     name = "ctranslate2"
 
     def __init__(self, model_dir: Path, settings: Settings, device: str) -> None:
-        from faster_whisper import BatchedInferencePipeline, WhisperModel
+        from faster_whisper import WhisperModel
 
+        from triage.whisper.alternatives import NBestPipeline
         from triage.whisper.short_context import ShortContextPipeline
 
         if not (model_dir / "model.bin").is_file():
@@ -176,7 +199,7 @@ class CTranslate2Engine:
             compute_type=compute_type,
             cpu_threads=cpu_threads(settings.whisper_threads),
         )
-        pipeline = ShortContextPipeline if settings.whisper_short_context else BatchedInferencePipeline
+        pipeline = ShortContextPipeline if settings.whisper_short_context else NBestPipeline
         self.pipeline = pipeline(self.model)
         self.settings = settings
         self.options = decoding_options(settings)
@@ -197,16 +220,19 @@ class CTranslate2Engine:
     def transcribe_batch(self, clips: list[np.ndarray]) -> list[Transcript]:
         windows = split_windows(clips)
         per_window: list[WindowResult] = [[] for _ in windows]
+        hypotheses: list[list[Hypothesis]] = [[] for _ in windows]
         inputs = [speech_input(w, self.settings) for w in windows]
         heard = [i for i, (samples, _) in enumerate(inputs) if samples.size]
         decoded = self._decode_batched([inputs[i] for i in heard])
-        for i, result in zip(heard, decoded, strict=True):
+        for i, (result, hyps) in zip(heard, decoded, strict=True):
             if self.settings.whisper_temperature_fallback and needs_fallback(result):
-                result = self._decode_with_fallback(*inputs[i])
-            per_window[i] = result
-        return _assemble(windows, per_window, clips, self.settings.whisper_language, self.name)
+                result, hyps = self._decode_with_fallback(*inputs[i]), []
+            per_window[i], hypotheses[i] = result, hyps
+        return _assemble(windows, per_window, clips, self.settings.whisper_language, self.name, hypotheses)
 
-    def _decode_batched(self, inputs: list[tuple[np.ndarray, ClipTime]]) -> list[WindowResult]:
+    def _decode_batched(
+        self, inputs: list[tuple[np.ndarray, ClipTime]]
+    ) -> list[tuple[WindowResult, list[Hypothesis]]]:
         """Every input decoded greedily or by beam, inputs of one encoder context as one batch.
 
         With the short context a batch is encoded over its longest input, so a 3-s clip batched
@@ -218,14 +244,16 @@ class CTranslate2Engine:
             short = self.settings.whisper_short_context
             key = context_frames(samples.shape[0] / SAMPLE_RATE) if short else WINDOW_FRAMES
             groups.setdefault(key, []).append(i)
-        results: list[WindowResult] = [[] for _ in inputs]
+        results: list[tuple[WindowResult, list[Hypothesis]]] = [([], []) for _ in inputs]
         for indices in groups.values():
             for i, result in zip(indices, self._decode_group([inputs[i] for i in indices]), strict=True):
                 results[i] = result
         return results
 
-    def _decode_group(self, inputs: list[tuple[np.ndarray, ClipTime]]) -> list[WindowResult]:
-        """One batched decode of ``inputs``."""
+    def _decode_group(
+        self, inputs: list[tuple[np.ndarray, ClipTime]]
+    ) -> list[tuple[WindowResult, list[Hypothesis]]]:
+        """One batched decode of ``inputs``: each input's segments and its beam's hypotheses."""
         if not inputs:
             return []
         # One long signal with each input marked as a clip: the batched pipeline then
@@ -248,7 +276,9 @@ class CTranslate2Engine:
             i = seek_to_input[seg.seek]
             start, to_clip = spans[i]["start"], inputs[i][1]
             results[i].append(_converted(seg, lambda t, start=start, to_clip=to_clip: to_clip(t - start)))
-        return results
+        hypotheses = [self.pipeline.alternatives.pop(seek, []) for seek in seek_to_input]
+        self.pipeline.alternatives.clear()
+        return list(zip(results, hypotheses, strict=True))
 
     def _decode_with_fallback(self, samples: np.ndarray, to_clip: ClipTime) -> WindowResult:
         """faster-whisper's own temperature fallback over one window, as its ``transcribe`` does it.

@@ -38,6 +38,20 @@ class Segment(BaseModel):
     words: list[Word] = Field(default_factory=list)
 
 
+class Hypothesis(BaseModel):
+    """One finished hypothesis of a window's beam search: its text and Whisper's log-probability of it."""
+
+    text: str
+    logprob: float = Field(description="Sum of the hypothesis's token log-probabilities (natural log).")
+
+
+class WindowAlternatives(BaseModel):
+    """A decoded window's n-best: its beam's hypotheses, best first (the first is the one transcribed)."""
+
+    segments: list[int] = Field(description="Ids of the segments the best hypothesis was split into.")
+    hypotheses: list[Hypothesis]
+
+
 class Transcript(BaseModel):
     """A clip's transcription; its segments' word and no-speech probabilities feed the corrector."""
 
@@ -58,3 +72,8 @@ class Transcript(BaseModel):
     )
     segments: list[Segment]
     engine: str
+    alternatives: list[WindowAlternatives] = Field(
+        default_factory=list,
+        description="Per window decoded by beam search, the beam's finished hypotheses (the corrector "
+        "chooses among them); empty for greedy decoding, temperature-fallback windows and the openai engine.",
+    )

@@ -11,13 +11,13 @@ duration, which the shortened context always covers.
 from __future__ import annotations
 
 import numpy as np
-from faster_whisper import BatchedInferencePipeline
 
+from triage.whisper.alternatives import NBestPipeline
 from triage.whisper.chunks import context_frames
 
 
-class ShortContextPipeline(BatchedInferencePipeline):
-    """faster-whisper's batched pipeline, encoding each batch over its longest window's context only."""
+class ShortContextPipeline(NBestPipeline):
+    """The n-best batched pipeline, encoding each batch over its longest window's context only."""
 
     def forward(self, features: np.ndarray, tokenizer, chunks_metadata: list[dict], options):
         frames = min(features.shape[-1], context_frames(max(chunk["duration"] for chunk in chunks_metadata)))

@@ -121,14 +121,30 @@ def whisper_eval(pipeline: CorrectionPipeline) -> None:
             print(f"    {t.text!r} -> {' '.join(c)!r} (ref {r['transcript']!r})")
 
 
-def dev_eval(pipeline: CorrectionPipeline) -> None:
+def dev_eval(pipeline: CorrectionPipeline, rounds: int = 3) -> None:
+    """Every dev clip the corrector changes, then its time per clip with Whisper's n-best
+    weighed and ignored (``asr_nbest_enabled``), one clip at a time, the two interleaved."""
     cases = real_cases("dev")
     score = score_cases(pipeline, cases)
-    print(f"corpus dev speakers (Whisper's cached output): {score.summary()}")
+    print(f"corpus dev speakers (Whisper's cached output, read aloud): {score.summary()}")
     for c, b, a, t in zip(cases, score.before, score.after, score.corrected, strict=True):
         if t != c.whisper:
             mark = "+" if a < b else "-" if a > b else "="
             print(f"  {mark} {c.whisper!r} -> {t!r} (ref {c.reference!r})")
+    ignored = pipeline.cfg.model_copy(update={"asr_nbest_enabled": False})
+    variants = {
+        "n-best weighed": pipeline,
+        "n-best ignored": CorrectionPipeline(pipeline.seq2seq, pipeline.lexicon, ignored, pipeline.kiwi),
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    for r in range(rounds):
+        for case in cases:
+            for name in sorted(variants, reverse=bool(r % 2)):
+                started = time.perf_counter()
+                variants[name].correct(case.items)
+                seconds[name].append(time.perf_counter() - started)
+    for name, values in seconds.items():
+        print(f"  {name}: {1000 * mean(values):.1f} ms per clip ({len(values)} corrections)")
 
 
 def main() -> None:

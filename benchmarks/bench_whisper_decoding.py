@@ -48,10 +48,18 @@ GREEDY: dict[str, object] = {
     "whisper_vad": False,
     "whisper_vad_pad_ms": 400,
     "whisper_short_context": False,
+    "whisper_alternatives": True,
 }
 """Plain greedy decoding, every decoding setting spelled out so the table does not move when a
 served default does; each configuration below changes some of them."""
 BEAM5 = {**GREEDY, "whisper_beam_size": 5}
+SERVED = {
+    **BEAM5,
+    "whisper_vad": True,
+    "whisper_vad_pad_ms": 800,
+    "whisper_temperature_fallback": True,
+    "whisper_short_context": True,
+}
 CONFIGS: dict[str, dict[str, object]] = {
     "greedy": GREEDY,
     "beam5": BEAM5,
@@ -70,13 +78,8 @@ CONFIGS: dict[str, dict[str, object]] = {
         "whisper_temperature_fallback": True,
         "whisper_short_context": True,
     },
-    "beam5+vad800+fallback+short-context": {
-        **BEAM5,
-        "whisper_vad": True,
-        "whisper_vad_pad_ms": 800,
-        "whisper_temperature_fallback": True,
-        "whisper_short_context": True,
-    },
+    "beam5+vad800+fallback+short-context": SERVED,
+    "beam5+vad800+fallback+short-context+1-best": {**SERVED, "whisper_alternatives": False},
 }
 
 

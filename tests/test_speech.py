@@ -109,6 +109,11 @@ def test_beam_keeps_its_hypotheses_for_the_corrector(engines, clips, transcripts
     greedy = engines["ctranslate2"].with_decoding(call_decoding(get_settings()))
     [t] = greedy.transcribe_batch([clips[1][0]])
     assert t.text and t.alternatives == []
+    # switched off, the beam decodes as faster-whisper's own: the same text, no alternatives
+    [served] = engines["ctranslate2"].transcribe_batch([clips[1][0]])
+    best_only = engines["ctranslate2"].with_decoding(replace(get_settings(), whisper_alternatives=False))
+    [t] = best_only.transcribe_batch([clips[1][0]])
+    assert t.text == served.text and t.alternatives == []
 
 
 def test_correction_items_join_a_window_that_has_alternatives(transcripts) -> None:

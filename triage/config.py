@@ -65,6 +65,9 @@ class Settings:
     the thresholds faster-whisper and openai-whisper share: the guard against the
     repetition loops beam search can fall into ("맘따카어어어어..." on a dialect clip). It never
     fires on most speech, so it costs nothing there. Off: one decode per window."""
+    whisper_alternatives: bool = field(default_factory=lambda: _env_bool("WHISPER_ALTERNATIVES", True))
+    """Keep every hypothesis beam search finishes with (``Transcript.alternatives``): the corrector
+    chooses among them (README, "Accuracy"). Off: the best one only, as faster-whisper does."""
     whisper_initial_prompt: str = field(default_factory=lambda: _env("WHISPER_INITIAL_PROMPT", ""))
     """Text Whisper reads as the preceding context of every window, biasing its vocabulary and
     spelling toward it (empty: none)."""

@@ -24,8 +24,9 @@ from triage.whisper.schemas import Hypothesis
 class NBestPipeline(BatchedInferencePipeline):
     """faster-whisper's batched pipeline, keeping every finished beam hypothesis of each input."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, keep_alternatives: bool = True) -> None:
         super().__init__(model)
+        self.keep_alternatives = keep_alternatives
         self.alternatives: dict[int, list[Hypothesis]] = {}
         """Input frame offset (``Segment.seek``) -> hypotheses of the last decode, best first."""
         self._batch_alternatives: list[list[Hypothesis]] = []
@@ -38,7 +39,8 @@ class NBestPipeline(BatchedInferencePipeline):
         return outputs
 
     def generate_segment_batched(self, features: np.ndarray, tokenizer, options):
-        """faster-whisper 1.2's ``generate_segment_batched`` with ``num_hypotheses=beam_size``.
+        """faster-whisper 1.2's ``generate_segment_batched`` with ``num_hypotheses=beam_size``
+        (1 when not ``keep_alternatives``: then it decodes exactly as faster-whisper's).
 
         Left out, because the engine never asks for them: ``max_new_tokens`` and the per-input
         language detection of ``multilingual=True``.
@@ -56,7 +58,7 @@ class NBestPipeline(BatchedInferencePipeline):
             encoder_output,
             [list(prompt) for _ in range(features.shape[0])],
             beam_size=options.beam_size,
-            num_hypotheses=options.beam_size,
+            num_hypotheses=options.beam_size if self.keep_alternatives else 1,
             patience=options.patience,
             length_penalty=options.length_penalty,
             max_length=self.model.max_length,

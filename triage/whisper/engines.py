@@ -200,7 +200,7 @@ class CTranslate2Engine:
             cpu_threads=cpu_threads(settings.whisper_threads),
         )
         pipeline = ShortContextPipeline if settings.whisper_short_context else NBestPipeline
-        self.pipeline = pipeline(self.model)
+        self.pipeline = pipeline(self.model, settings.whisper_alternatives)
         self.settings = settings
         self.options = decoding_options(settings)
 
@@ -214,7 +214,7 @@ class CTranslate2Engine:
         variant = copy.copy(self)
         variant.settings = settings
         variant.options = decoding_options(settings)
-        variant.pipeline = type(self.pipeline)(self.model)
+        variant.pipeline = type(self.pipeline)(self.model, settings.whisper_alternatives)
         return variant
 
     def transcribe_batch(self, clips: list[np.ndarray]) -> list[Transcript]:

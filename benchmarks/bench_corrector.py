@@ -4,12 +4,13 @@ All figures go through :class:`~triage.corrector.pipeline.CorrectionPipeline`, t
 ``Corrector`` runner serves, with the corrector model of the store in use
 (``BENTOML_HOME``). With ``--whisper`` (and Whisper in the same store) it also
 transcribes the real clips of ``../shared/audio/speech`` and reports CER against their
-reference transcripts before and after correction. With ``--dev`` it corrects Whisper's
-cached output for the corpus dev speakers (the clips the thresholds were tuned on; test
-speakers are ``benchmarks.eval_real``'s) and lists every clip it changed.
+reference transcripts before and after correction. With ``--speakers dev`` it corrects
+Whisper's cached output for the corpus dev speakers (the clips the thresholds were tuned
+on), with ``--speakers train`` the train speakers' (which the tuning never saw; test
+speakers are ``benchmarks.eval_real``'s), lists every clip it changed and times it.
 
     python -m benchmarks.bench_corrector
-    python -m benchmarks.bench_corrector --limit 200 --whisper --dev
+    python -m benchmarks.bench_corrector --limit 200 --whisper --speakers dev
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import statistics
 import time
 from pathlib import Path
 
+from harness.corpus import Split
 from harness.shared_audio import SPEECH_DIR, read_manifest
 from training.corrector.corpus import load_corpus
 from training.corrector.pairs import held_out_pairs
@@ -121,12 +123,12 @@ def whisper_eval(pipeline: CorrectionPipeline) -> None:
             print(f"    {t.text!r} -> {' '.join(c)!r} (ref {r['transcript']!r})")
 
 
-def dev_eval(pipeline: CorrectionPipeline, rounds: int = 3) -> None:
-    """Every dev clip the corrector changes, then its time per clip with Whisper's n-best
-    weighed and ignored (``asr_nbest_enabled``), one clip at a time, the two interleaved."""
-    cases = real_cases("dev")
+def corpus_eval(pipeline: CorrectionPipeline, split: Split, rounds: int = 3) -> None:
+    """Every clip of ``split`` the corrector changes, then its time per clip with Whisper's
+    n-best weighed and ignored (``asr_nbest_enabled``), one clip at a time, interleaved."""
+    cases = real_cases(split)
     score = score_cases(pipeline, cases)
-    print(f"corpus dev speakers (Whisper's cached output, read aloud): {score.summary()}")
+    print(f"corpus {split} speakers (Whisper's cached output, read aloud): {score.summary()}")
     for c, b, a, t in zip(cases, score.before, score.after, score.corrected, strict=True):
         if t != c.whisper:
             mark = "+" if a < b else "-" if a > b else "="
@@ -160,7 +162,7 @@ def main() -> None:
         help="also correct Whisper's transcripts of the 14 development clips",
     )
     parser.add_argument(
-        "--dev", action="store_true", help="also correct Whisper's output for the corpus dev speakers"
+        "--speakers", choices=["dev", "train"], help="also correct Whisper's output for these corpus speakers"
     )
     args = parser.parse_args()
 
@@ -176,8 +178,8 @@ def main() -> None:
     speed(pipeline, [n for n, _ in pairs][: args.speed_segments], args.batch)
     if args.whisper:
         whisper_eval(pipeline)
-    if args.dev:
-        dev_eval(pipeline)
+    if args.speakers:
+        corpus_eval(pipeline, args.speakers)
 
 
 if __name__ == "__main__":

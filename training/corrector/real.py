@@ -2,11 +2,11 @@
 
 Synthetic noise only imitates the recogniser; the corpus transcripts
 (``training.corpus_transcripts``) are its real errors. The corrector uses them by split,
-never mixing: **train** speakers' pairs may teach the seq2seq model, **dev** speakers' clips
-pick the thresholds (:mod:`training.corrector.tune`), and **test** speakers are left to
-``benchmarks.eval_real``. Each clip is corrected the way ``/analyze`` corrects it: its
-Whisper segments with their word probabilities (``triage.analyze.correction_items``),
-joined back into one text.
+never mixing: **dev** speakers' clips pick the thresholds (:mod:`training.corrector.tune`),
+**test** speakers are left to ``benchmarks.eval_real``, and the **train** speakers' clips
+are a look at the thresholds that the tuning never had. Each clip is corrected the way
+``/analyze`` corrects it: its Whisper segments with their word probabilities and its
+windows' n-best (``triage.analyze.correction_items``), joined back into one text.
 """
 
 from __future__ import annotations
@@ -42,11 +42,6 @@ def real_cases(split: Split) -> list[RealCase]:
         if items:
             out.append(RealCase(r.file, r.reference, items))
     return out
-
-
-def real_pairs(split: Split) -> list[tuple[str, str]]:
-    """(Whisper text, reference) pairs of one split, one per clip, for seq2seq training."""
-    return [(c.whisper, c.reference) for c in real_cases(split)]
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ SERVED = {
     "whisper_temperature_fallback": True,
     "whisper_short_context": True,
 }
+"""The decoding the server runs by default (``triage.config``)."""
 CONFIGS: dict[str, dict[str, object]] = {
     "greedy": GREEDY,
     "beam5": BEAM5,

@@ -6,8 +6,8 @@ character of the original (so one threshold fits short and long segments), plus 
 for words the caller vouched for (hotwords, domain lexicon) or the recogniser proposed
 (n-best), minus the phonetic cost of the edit and a prior against words only the generic
 dictionary knows. A candidate is kept only when its gain reaches its threshold:
-``request_tau`` when the caller or the recogniser proposed it (hotwords, domain terms,
-n-best: outside evidence), ``rerank_tau`` when it only comes from our lexicon (tuned on
+``request_tau`` when the caller or another recogniser proposed it (hotwords, domain terms,
+a client's unscored n-best: outside evidence), ``rerank_tau`` when it only comes from our lexicon (tuned on
 real Whisper output). With no clear win, the transcript stays as it was.
 
 Whisper's own scored alternatives are weighed differently: the audio already spoke through

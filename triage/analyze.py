@@ -68,11 +68,8 @@ def correction_items(transcript: Transcript) -> list[CorrectionItem]:
             grouped.update(s.id for s in segments)
     groups += [([s], []) for s in transcript.segments if s.id not in grouped]
     groups.sort(key=lambda g: g[0][0].id)
-    return [_correction_item(segments, hypotheses) for segments, hypotheses in groups if _text(segments)]
-
-
-def _text(segments: list[Segment]) -> str:
-    return " ".join(s.text.strip() for s in segments if s.text.strip())
+    items = [_correction_item(segments, hypotheses) for segments, hypotheses in groups]
+    return [item for item in items if item.segment.text]
 
 
 def _correction_item(segments: list[Segment], hypotheses: list[Hypothesis]) -> CorrectionItem:
@@ -82,7 +79,7 @@ def _correction_item(segments: list[Segment], hypotheses: list[Hypothesis]) -> C
             id=first.id,
             start=first.start,
             end=segments[-1].end,
-            text=_text(segments),
+            text=" ".join(s.text.strip() for s in segments if s.text.strip()),
             no_speech_prob=first.no_speech_prob,
             words=[
                 CorrectionWord(word=w.word, start=w.start, end=w.end, probability=w.probability)

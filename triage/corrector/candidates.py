@@ -7,9 +7,10 @@ alternative the recogniser itself produced.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
+
+import numpy as np
 
 from triage.corrector.config import CorrectorConfig
 from triage.corrector.lexicon import TRUSTED, Lexicon
@@ -150,13 +151,8 @@ def asr_log_posteriors(nbest: list[NBest]) -> dict[str, float] | None:
     pooled: dict[str, list[float]] = {}
     for alt in nbest:
         pooled.setdefault(normalise_for_cer(alt.text), []).append(float(alt.score))
-    total = _logsumexp([s for scores in pooled.values() for s in scores])
-    return {words: _logsumexp(scores) - total for words, scores in pooled.items()}
-
-
-def _logsumexp(values: list[float]) -> float:
-    top = max(values)
-    return top + math.log(sum(math.exp(v - top) for v in values))
+    total = np.logaddexp.reduce([s for scores in pooled.values() for s in scores])
+    return {words: float(np.logaddexp.reduce(scores) - total) for words, scores in pooled.items()}
 
 
 _REQUEST_LEXICONS: dict[tuple[tuple[str, str], ...], Lexicon] = {}

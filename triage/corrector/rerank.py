@@ -56,8 +56,13 @@ class Scorer:
 
     def scores(self, sources: list[str], texts: list[str]) -> list[float]:
         """Combined score of each text given its source."""
-        k, s = self.parts(sources, texts)
-        return [self.cfg.weight_kiwi * a + self.cfg.weight_seq2seq * b for a, b in zip(k, s, strict=True)]
+        return self.combined(*self.parts(sources, texts))
+
+    def combined(self, kiwi: list[float], seq2seq: list[float]) -> list[float]:
+        """``w_kiwi * kiwi + w_seq2seq * seq2seq`` of each text."""
+        return [
+            self.cfg.weight_kiwi * a + self.cfg.weight_seq2seq * b for a, b in zip(kiwi, seq2seq, strict=True)
+        ]
 
 
 def asr_gain_of(cand: Candidate, kiwi: float, base_kiwi: float, n_chars: int, cfg: CorrectorConfig) -> float:
@@ -98,7 +103,7 @@ def rerank_round(
             texts.append(t)
             owners.append(i)
     kiwi, seq2seq = scorer.parts(sources, texts) if texts else ([], [])
-    scores = [cfg.weight_kiwi * a + cfg.weight_seq2seq * b for a, b in zip(kiwi, seq2seq, strict=True)]
+    scores = scorer.combined(kiwi, seq2seq)
     out: list[Scored | None] = [None] * len(originals)
     k = 0
     for i, cands in enumerate(candidates):

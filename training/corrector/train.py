@@ -15,9 +15,11 @@ split) are never trained on: they give the CER before/after figures, measured th
 The thresholds (:class:`~triage.corrector.config.CorrectorConfig`) are then picked on real
 Whisper output of the corpus dev speakers (:mod:`training.corrector.tune`: no dev clip may
 get worse) and stored in the model's metadata with the dev and held-out figures. The train
-speakers' real pairs are not trained on: much of what separates Whisper's output from the
-corpus references is the references' convention (numbers and Latin letters spelled in
-Hangul: 8시 -> 여덟시), which the model would learn instead of Whisper's errors.
+speakers' real Whisper output teaches how to weigh Whisper's own alternatives
+(:mod:`training.corrector.nbest_fit`, by CER read aloud); the seq2seq model is not trained on
+those pairs: much of what separates Whisper's output from the corpus references is the
+references' convention (numbers and Latin letters spelled in Hangul: 8시 -> 여덟시), which the
+model would learn instead of Whisper's errors.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from transformers import AutoTokenizer, BartForConditionalGeneration, get_linear
 from training.common import seed_everything, training_parser
 from training.corrector.corpus import load_corpus
 from training.corrector.lexicon_sources import corpus_words, read_hunspell
+from training.corrector.nbest_fit import fit_nbest_weights
 from training.corrector.pairs import held_out_pairs, make_pairs
 from training.corrector.real import real_cases
 from training.corrector.seq2seq import build_char_tokenizer, build_model
@@ -191,14 +194,18 @@ def evaluate(pipeline: CorrectionPipeline, pairs: list[tuple[str, str]], clean: 
 
 
 def tune_on_dev(pipeline: CorrectionPipeline, passes: int) -> tuple[CorrectionPipeline, dict]:
-    """The pipeline with thresholds picked on the corpus dev speakers, and its dev figures.
+    """The pipeline with Whisper's alternatives weighed as fitted on the corpus train speakers and
+    thresholds picked on the dev speakers, and its dev figures.
 
     Starts from today's :class:`CorrectorConfig` defaults for everything the search leaves alone.
     """
+    weights = fit_nbest_weights(pipeline, real_cases("train"))
+    print(f"Whisper's alternatives weighed as fitted on the train speakers: {weights.model_dump()}")
+    base = CorrectorConfig(nbest_weights=weights)
     cases = real_cases("dev")
-    best, trials = tune(pipeline, cases, CorrectorConfig(), passes=passes)
+    best, trials = tune(pipeline, cases, base, passes=passes)
     print(f"dev speakers, {len(cases)} clips, {len(trials)} configs tried; admissible, best first:")
-    for line in describe(trials, CorrectorConfig())[:8]:
+    for line in describe(trials, base)[:8]:
         print("   ", line)
     tuned = CorrectionPipeline(pipeline.seq2seq, pipeline.lexicon, best.config, pipeline.kiwi)
     return tuned, {**best.score.summary(), "configs_tried": len(trials)}

@@ -7,8 +7,9 @@ training stores with it. The rule is the issue's: on the dev clips no clip may g
 the most clips better wins (then the lower CER, then the fewer changed clips). The search
 moves one threshold at a time (coordinate descent) from two starts: a config that changes
 nothing (always admissible) and the defaults; with no admissible improvement the corrector
-stays off for lexicon-only guesses and rewrites. Whisper's own n-best (``nbest_tau``,
-``weight_asr``) is tuned here: the corpus cache holds the beam's hypotheses of every clip.
+stays off for lexicon-only guesses and rewrites. Whisper's own n-best is gated here
+(``nbest_tau``, a threshold on the logit of the weights fitted on the train speakers,
+:mod:`training.corrector.nbest_fit`): the corpus cache holds the beam's hypotheses of every clip.
 Thresholds that only fire on a client's outside evidence (hotwords, domain terms, another
 recogniser's n-best: ``request_tau``) are not: the corpus has none.
 
@@ -33,9 +34,8 @@ from triage.corrector.rewrite import Seq2Seq
 SEARCH: list[list[dict[str, Any]]] = [
     [{"asr_nbest_enabled": False}]
     + [
-        {"asr_nbest_enabled": True, "weight_asr": w, "nbest_tau": v}
-        for w in (0.08, 0.125, 0.25, 0.5)
-        for v in (0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5)
+        {"asr_nbest_enabled": True, "nbest_tau": v}
+        for v in (-0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
     ],
     [{"lexicon_enabled": False}]
     + [{"lexicon_enabled": True, "rerank_tau": v} for v in (0.3, 0.5, 0.7, 0.9, 1.2, 1.6, 2.0, 3.0)],
@@ -174,7 +174,8 @@ def tune(
 def describe(trials: Iterable[Trial], base: CorrectorConfig) -> list[str]:
     """One line per admissible trial (best first): what differs from ``base`` and its dev figures."""
     lines = []
+    defaults = base.model_dump()
     for t in sorted((t for t in trials if t.admissible), key=Trial.key):
-        diff = {k: v for k, v in t.config.model_dump().items() if v != getattr(base, k)}
+        diff = {k: v for k, v in t.config.model_dump().items() if v != defaults[k]}
         lines.append(f"{t.score.summary()} {diff}")
     return lines

@@ -11,6 +11,24 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 
+class NBestWeights(BaseModel):
+    """Weights of a linear score over what tells a better alternative of Whisper's from a worse one.
+
+    The score is ``bias + sum(weight * feature)`` over the features of
+    :func:`triage.corrector.rerank.nbest_features`; training fits them as a logistic
+    regression on the corpus train speakers' real n-best (``training.corrector.nbest_fit``),
+    so a score of 0 is even odds that the alternative is closer to what was said. The
+    defaults (kiwipiepy gain plus a share of Whisper's) serve a model trained without that fit.
+    """
+
+    kiwi: float = Field(1.0, description="per nat of kiwipiepy log-prob gain per character of the text")
+    asr: float = Field(0.125, description="per nat of Whisper log-posterior gain")
+    deleted: float = Field(0.0, description="per character the alternative has fewer (spaces aside)")
+    inserted: float = Field(0.0, description="per character the alternative has more")
+    morphemes: float = Field(0.0, description="per kiwipiepy morpheme more, per character of the text")
+    bias: float = 0.0
+
+
 class CorrectorConfig(BaseModel):
     """Thresholds and weights of the six stages (spans, candidates, rerank, rewrite, postprocess, guard)."""
 
@@ -57,11 +75,11 @@ class CorrectorConfig(BaseModel):
     asr_nbest_enabled: bool = Field(
         True, description="choose among Whisper's own scored n-best (off: its alternatives are ignored)"
     )
-    weight_asr: float = Field(0.125, description="weight of an alternative's log-posterior gain (Whisper)")
-    nbest_tau: float = Field(
-        0.3,
-        description="minimum gain (kiwipiepy per character + weighted Whisper gain) of a Whisper alternative",
+    nbest_weights: NBestWeights = Field(
+        default_factory=NBestWeights,
+        description="how a Whisper alternative is scored against the text (fitted on real n-best)",
     )
+    nbest_tau: float = Field(0.3, description="minimum score of a Whisper alternative (``nbest_weights``)")
     nbest_max_length_change: float = Field(
         0.2, description="alternatives longer or shorter than the text by more than this share are ignored"
     )

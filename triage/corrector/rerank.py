@@ -11,9 +11,11 @@ a client's unscored n-best: outside evidence), ``rerank_tau`` when it only comes
 real Whisper output). With no clear win, the transcript stays as it was.
 
 Whisper's own scored alternatives are weighed differently: the audio already spoke through
-their Whisper scores, so their gain is kiwipiepy's per character plus ``weight_asr`` times
-their log-posterior gain under Whisper, against ``nbest_tau`` (both tuned on the dev
-speakers' real n-best); the seq2seq model, which only knows the text, has no say.
+their Whisper scores, so their score is a linear one (``nbest_weights``, fitted on the corpus
+train speakers' real n-best) over kiwipiepy's gain per character, their log-posterior gain
+under Whisper and how much they add, drop or split (:func:`nbest_features`), against
+``nbest_tau`` (picked on the dev speakers); the seq2seq model, which only knows the text, has
+no say.
 """
 
 from __future__ import annotations
@@ -21,8 +23,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from triage.corrector.candidates import Candidate
-from triage.corrector.config import CorrectorConfig
+from triage.corrector.config import CorrectorConfig, NBestWeights
 from triage.corrector.rewrite import Seq2Seq
+
+
+@dataclass(frozen=True)
+class KiwiScore:
+    """kiwipiepy's best analysis of a text: log-probability and number of morphemes."""
+
+    logprob: float
+    morphemes: int
 
 
 @dataclass
@@ -40,13 +50,17 @@ class Scorer:
         self.seq2seq = seq2seq
         self.cfg = cfg
 
-    def kiwi_scores(self, texts: list[str]) -> list[float]:
+    def kiwi_scores(self, texts: list[str]) -> list[KiwiScore]:
+        """kiwipiepy's best analysis of each text: its log-probability and morpheme count."""
         if not texts:
             return []
-        return [float(res[0][1]) if res else 0.0 for res in self.kiwi.analyze(texts)]
+        return [
+            KiwiScore(float(res[0][1]), len(res[0][0])) if res else KiwiScore(0.0, 0)
+            for res in self.kiwi.analyze(texts)
+        ]
 
-    def parts(self, sources: list[str], texts: list[str]) -> tuple[list[float], list[float]]:
-        """kiwipiepy's and the seq2seq model's log-probability of each text (one call each)."""
+    def parts(self, sources: list[str], texts: list[str]) -> tuple[list[KiwiScore], list[float]]:
+        """kiwipiepy's analysis and the seq2seq model's log-probability of each text (one call each)."""
         k = self.kiwi_scores(texts)
         if self.seq2seq is not None and self.cfg.weight_seq2seq:
             s = self.seq2seq.score(sources, texts, batch_size=self.cfg.batch_size)
@@ -56,7 +70,8 @@ class Scorer:
 
     def scores(self, sources: list[str], texts: list[str]) -> list[float]:
         """Combined score of each text given its source."""
-        return self.combined(*self.parts(sources, texts))
+        kiwi, seq2seq = self.parts(sources, texts)
+        return self.combined([k.logprob for k in kiwi], seq2seq)
 
     def combined(self, kiwi: list[float], seq2seq: list[float]) -> list[float]:
         """``w_kiwi * kiwi + w_seq2seq * seq2seq`` of each text."""
@@ -65,10 +80,30 @@ class Scorer:
         ]
 
 
-def asr_gain_of(cand: Candidate, kiwi: float, base_kiwi: float, n_chars: int, cfg: CorrectorConfig) -> float:
-    """Gain of one of Whisper's scored alternatives: kiwipiepy per character plus Whisper's own say."""
-    assert cand.asr_gain is not None
-    return cfg.weight_kiwi * (kiwi - base_kiwi) / max(1, n_chars) + cfg.weight_asr * cand.asr_gain
+def nbest_features(
+    text: str, alternative: Candidate, kiwi: KiwiScore, alternative_kiwi: KiwiScore, n_chars: int
+) -> dict[str, float]:
+    """What the score of one of Whisper's alternatives weighs (the fields of :class:`NBestWeights`).
+
+    kiwipiepy's log-probability is a sum over morphemes, so it rises when a wording drops a
+    syllable (아이유 -> 아유) or fuses two morphemes into one: the length and morpheme changes
+    are there to let the fit take that back.
+    """
+    assert alternative.asr_gain is not None
+    n = max(1, n_chars)
+    longer = len(alternative.text.replace(" ", "")) - len(text.replace(" ", ""))
+    return {
+        "kiwi": (alternative_kiwi.logprob - kiwi.logprob) / n,
+        "asr": alternative.asr_gain,
+        "deleted": float(max(0, -longer)),
+        "inserted": float(max(0, longer)),
+        "morphemes": (alternative_kiwi.morphemes - kiwi.morphemes) / n,
+    }
+
+
+def nbest_score(features: dict[str, float], weights: NBestWeights) -> float:
+    """``bias + sum(weight * feature)``: a logit when the weights were fitted."""
+    return weights.bias + sum(getattr(weights, name) * value for name, value in features.items())
 
 
 def gain_of(cand: Candidate, score: float, base_score: float, n_chars: int, cfg: CorrectorConfig) -> float:
@@ -103,7 +138,7 @@ def rerank_round(
             texts.append(t)
             owners.append(i)
     kiwi, seq2seq = scorer.parts(sources, texts) if texts else ([], [])
-    scores = scorer.combined(kiwi, seq2seq)
+    scores = scorer.combined([x.logprob for x in kiwi], seq2seq)
     out: list[Scored | None] = [None] * len(originals)
     k = 0
     for i, cands in enumerate(candidates):
@@ -115,7 +150,8 @@ def rerank_round(
             if cand.asr_gain is not None:
                 if not cfg.asr_nbest_enabled:
                     continue
-                g, tau = asr_gain_of(cand, kiwi[k + 1 + j], kiwi[k], n_chars, cfg), cfg.nbest_tau
+                features = nbest_features(currents[i], cand, kiwi[k], kiwi[k + 1 + j], n_chars)
+                g, tau = nbest_score(features, cfg.nbest_weights), cfg.nbest_tau
             else:
                 g = gain_of(cand, scores[k + 1 + j], scores[k], n_chars, cfg)
                 tau = cfg.request_tau if cand.trusted or cand.source == "nbest" else cfg.rerank_tau

@@ -23,6 +23,7 @@ from training.asr_noise import asr_noise, drop_spaces, liaison
 from training.corpus_transcripts import load_transcripts
 from training.text_classifier.augment import augment
 from training.text_classifier.data import (
+    DEV_FAR_TSV,
     SPEECH_MANIFEST,
     TEST_TSV,
     TRAIN_TSV,
@@ -66,8 +67,8 @@ def classifier(text_model):
 
 
 def test_evaluation_text_never_in_training_data() -> None:
-    """Dev, the speech manifest, the held-out sentences and corpus test sentences stay out of training
-    (the generated sentences and the hand-written ones alike)."""
+    """Both dev sets, the speech manifest, the held-out sentences and corpus test sentences stay
+    out of training (the generated sentences and the hand-written ones alike)."""
     from rapidfuzz import process
     from rapidfuzz.distance import Levenshtein
 
@@ -81,6 +82,9 @@ def test_evaluation_text_never_in_training_data() -> None:
     assert not {text for text, _ in load_manifest_transcripts(SPEECH_MANIFEST)} & train
     assert {ex.label for ex in load_examples(TRAIN_TSV)} == set(DEFAULT_LABELS)
     assert {ex.label for ex in dev} == {"normal", "medical", "fire", "crime", "accident"}
+    far_dev = load_examples(DEV_FAR_TSV)
+    assert len(far_dev) >= 40 and not {ex.text for ex in far_dev} & (train | {ex.text for ex in dev})
+    assert {CATEGORY_OF.get(ex.label, ex.label) for ex in far_dev} >= {"normal", "help", "crime", "accident"}
     # corpus speech the text model learns from: no sentence a dev or test speaker reads
     learnt = {r.reference for r in load_transcripts("train")}
     assert learnt and not learnt & {c.transcript for c in corpus_clips("test") + corpus_clips("dev")}

@@ -4,6 +4,7 @@
     python -m training.text_classifier.train --profile test      # tiny, for the test suite (< 2 min)
     python -m training.text_classifier.train --pretrained /path/to/kobert   # fine-tune a local checkpoint
     python -m training.text_classifier.train --extra-data my.csv            # add a user's (text,label) data
+    python -m training.text_classifier.train --evaluate    # the stored model's dev figures, no training
 
 Data: the generated ``train.tsv`` (emergency calls by label, crime as five subtypes, and
 hard-negative normal talk), the hand-written natural sentences of ``written.tsv`` (varied
@@ -64,6 +65,7 @@ from training.common import expected_calibration_error, seed_everything
 from training.corpus_transcripts import GREEDY_TRANSCRIPTS, load_transcripts
 from training.text_classifier.augment import augment
 from training.text_classifier.data import (
+    DEV_FAR_TSV,
     SPEECH_MANIFEST,
     TEST_TSV,
     TRAIN_TSV,
@@ -468,24 +470,17 @@ def top_label_ece(probs: np.ndarray, targets: np.ndarray) -> float:
     return expected_calibration_error(probs.max(axis=1), probs.argmax(axis=1) == targets)
 
 
-def evaluate(model: TextClassifierModel, dev: list[Example], dev_speech: list[Example]) -> dict:
-    """Dev figures (category accuracy / macro-F1 on ``test.tsv``, false alarms on dev speech) and
-    manifest emergency-vs-normal accuracy, via the serving class. Dev figures steer choices;
-    they are not the figures to quote (``benchmarks/eval_real.py`` makes those)."""
+def evaluate(
+    model: TextClassifierModel, dev: list[Example], dev_speech: list[Example], far_dev: list[Example]
+) -> dict:
+    """Dev figures (category accuracy / macro-F1 on ``test.tsv`` and on the far dev set
+    ``dev_far.tsv``, false alarms on dev speech) and manifest emergency-vs-normal accuracy, via
+    the serving class. Dev figures steer choices; they are not the figures to quote
+    (``benchmarks/eval_real.py`` makes those)."""
     metrics: dict = {}
-    if dev:
-        preds = model.classify([ex.text for ex in dev])
-        y_true = [CATEGORY_OF.get(ex.label, ex.label) for ex in dev]
-        y_pred = [p.label for p in preds]
-        metrics["dev_n"] = len(dev)
-        metrics["dev_accuracy"] = round(float(accuracy_score(y_true, y_pred)), 4)
-        metrics["dev_macro_f1"] = round(float(f1_score(y_true, y_pred, average="macro")), 4)
-        hits = [(t != NORMAL_LABEL) == p.is_emergency for t, p in zip(y_true, preds, strict=True)]
-        metrics["dev_emergency_accuracy"] = round(float(np.mean(hits)), 4)
-        metrics["dev_confusion"] = {
-            "labels": model.categories,
-            "matrix": confusion_matrix(y_true, y_pred, labels=model.categories).tolist(),
-        }
+    for prefix, examples in (("dev", dev), ("far_dev", far_dev)):
+        if examples:
+            metrics.update(category_metrics(model, examples, prefix))
     if dev_speech:
         preds = model.classify([ex.text for ex in dev_speech])
         metrics["dev_speech_n"] = len(dev_speech)
@@ -498,6 +493,24 @@ def evaluate(model: TextClassifierModel, dev: list[Example], dev_speech: list[Ex
             float(np.mean([p.is_emergency == is_em for (_, is_em), p in zip(pairs, preds, strict=True)])), 4
         )
     return metrics
+
+
+def category_metrics(model: TextClassifierModel, examples: list[Example], prefix: str) -> dict:
+    """Category accuracy, macro-F1, emergency-vs-normal accuracy and confusion on ``examples``."""
+    preds = model.classify([ex.text for ex in examples])
+    y_true = [CATEGORY_OF.get(ex.label, ex.label) for ex in examples]
+    y_pred = [p.label for p in preds]
+    hits = [(t != NORMAL_LABEL) == p.is_emergency for t, p in zip(y_true, preds, strict=True)]
+    return {
+        f"{prefix}_n": len(examples),
+        f"{prefix}_accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
+        f"{prefix}_macro_f1": round(float(f1_score(y_true, y_pred, average="macro")), 4),
+        f"{prefix}_emergency_accuracy": round(float(np.mean(hits)), 4),
+        f"{prefix}_confusion": {
+            "labels": model.categories,
+            "matrix": confusion_matrix(y_true, y_pred, labels=model.categories).tolist(),
+        },
+    }
 
 
 def train(
@@ -622,14 +635,14 @@ def train(
         served.threshold = info["emergency_threshold"]
         (out / CLASSIFIER_JSON).write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
         val_probs = torch.softmax(val_logits / info["temperature"], dim=-1).numpy()
-        metrics = evaluate(served, dev, dev_speech)
+        metrics = evaluate(served, dev, dev_speech, load_examples(DEV_FAR_TSV))
         metrics["val_accuracy"] = round(float((val_probs.argmax(1) == val_targets.numpy()).mean()), 4)
         metrics["val_ece_calibrated"] = round(top_label_ece(val_probs, val_targets.numpy()), 4)
         metrics["val_ece_uncalibrated"] = round(
             top_label_ece(torch.softmax(val_logits, -1).numpy(), val_targets.numpy()), 4
         )
         metrics["train_seconds"] = round(time.perf_counter() - started, 1)
-        summary = {k: v for k, v in metrics.items() if k != "dev_confusion"}
+        summary = {k: v for k, v in metrics.items() if not k.endswith("_confusion")}
         print(json.dumps(summary, ensure_ascii=False), flush=True)
         metadata = {
             "labels": labels,
@@ -660,6 +673,18 @@ def train(
     return metadata
 
 
+def evaluate_stored(seed: int = 13) -> dict:
+    """The dev figures of the stored model, measured again now (the dev sets may have grown
+    since it was trained); nothing is trained or stored."""
+    model = TextClassifierModel.from_store()
+    dev_speech = corpus_normal_examples("dev", None, random.Random(seed))
+    metrics = evaluate(model, load_examples(TEST_TSV), dev_speech, load_examples(DEV_FAR_TSV))
+    for key in [k for k in metrics if k.endswith("_confusion")]:
+        print(f"{key} (rows true, cols predicted):", metrics.pop(key))
+    print(json.dumps(metrics, ensure_ascii=False))
+    return metrics
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="default")
@@ -673,7 +698,13 @@ def main() -> None:
     )
     parser.add_argument("--members", type=int, help="override the profile's ensemble size")
     parser.add_argument("--embeddings", choices=["scratch", "whisper"], help="override the profile's")
+    parser.add_argument(
+        "--evaluate", action="store_true", help="only measure the stored model on the dev sets, no training"
+    )
     args = parser.parse_args()
+    if args.evaluate:
+        evaluate_stored(args.seed)
+        return
     train(
         args.profile,
         args.seed,

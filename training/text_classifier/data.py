@@ -30,8 +30,9 @@ DEV_FAR_TSV = DATA_DIR / "dev_far.tsv"
 everyday sentences, each kept only when its ``difflib`` ratio stays at or under 0.55 to every
 training sentence (``train.tsv``, ``written.tsv``, ``test.tsv``) and to every held-out
 evaluation sentence; help calls and crime subtypes included, which ``test.tsv`` lacks. Reported
-as dev figures (``train.evaluate``), never trained on; ``test.tsv``'s sentences sit closer to
-the training data, so its category accuracy flatters the model."""
+as dev figures (``train.evaluate``), never trained on by this model (the corrector's
+clean-sentence corpus reads every TSV here, ``test.tsv`` too); ``test.tsv``'s sentences sit
+closer to the training data, so its category accuracy flatters the model."""
 SPEECH_MANIFEST = SPEECH_DIR / "manifest.tsv"
 """Transcripts of real recorded speech: evaluation only, never training data."""
 

@@ -132,7 +132,9 @@ class CorrectionPipeline:
                 c += trusted_candidates(s.current, s.extra, cfg, self.lexicon)
                 if rnd == 0:
                     s.suspect = bool(spans or c)
-                    c += nbest_candidates(s.current, s.item.segment.nbest, cfg.nbest_max_length_change)
+                    nbest = nbest_candidates(s.current, s.item.segment.nbest, cfg.nbest_max_length_change)
+                    # Whisper's own scored alternatives only when they are weighed at all
+                    c += [a for a in nbest if cfg.asr_nbest_enabled or a.asr_gain is None]
                 cands.append(c)
             picks = rerank_round(self.scorer, [s.original for s in open_], [s.current for s in open_], cands)
             still = []

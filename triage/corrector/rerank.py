@@ -148,8 +148,6 @@ def rerank_round(
         n_chars = len(originals[i].replace(" ", ""))
         for j, cand in enumerate(cands):
             if cand.asr_gain is not None:
-                if not cfg.asr_nbest_enabled:
-                    continue
                 features = nbest_features(currents[i], cand, kiwi[k], kiwi[k + 1 + j], n_chars)
                 g, tau = nbest_score(features, cfg.nbest_weights), cfg.nbest_tau
             else:

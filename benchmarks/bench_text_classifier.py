@@ -4,7 +4,9 @@
 
 Prints the median single-text latency and the throughput of one batched call of
 ``--batch`` texts against the same texts classified one by one (the gain adaptive
-batching in the runner can deliver). Uses the model in ``$BENTOML_HOME``.
+batching in the runner can deliver), then what the category head adds to a text the members
+call an emergency (its Gemma encoder and regression) beside the members' own forward pass,
+per text, one by one and batched. Uses the model in ``$BENTOML_HOME``.
 """
 
 from __future__ import annotations
@@ -58,6 +60,27 @@ def main() -> None:
     print(f"{n} texts one by one: {one_by_one * 1000:.0f} ms ({n / one_by_one:.0f} texts/s)")
     print(f"{args.batch} texts as one batch: {batched * 1000:.0f} ms ({args.batch / batched:.0f} texts/s)")
     print(f"batched / one-by-one throughput ratio: {one_by_one / batched:.2f}x")
+    if model.head is not None and model.encoder is not None:
+        head, encoder = model.head, model.encoder
+        for size in (1, args.batch):
+            parts = [batch[i : i + size] for i in range(0, len(batch), size)]
+            members = _per_text(model.logits, parts)
+            category = _per_text(lambda texts: head.probabilities(encoder.embed(texts)), parts)
+            print(
+                f"batches of {size}: members {members * 1000:.1f} ms/text, "
+                f"category head (encoder + regression) {category * 1000:.1f} ms/text"
+            )
+
+
+def _per_text(step, parts: list[list[str]], repeats: int = 3) -> float:
+    """Seconds per text of ``step`` over every part, the best of ``repeats`` runs."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for part in parts:
+            step(part)
+        best = min(best, time.perf_counter() - started)
+    return best / sum(len(part) for part in parts)
 
 
 if __name__ == "__main__":

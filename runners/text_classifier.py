@@ -15,7 +15,7 @@ from triage.config import RUNNER_CONNECTION, get_settings
 from triage.device import pick_device, set_torch_threads
 from triage.errors import TriageError
 from triage.malloc import release_freed_memory
-from triage.text_classifier import MODEL_NAME
+from triage.text_classifier import ENCODER_MODEL_NAME, MODEL_NAME
 from triage.text_classifier.schemas import TextPrediction
 
 settings = get_settings()
@@ -28,6 +28,8 @@ class TextClassifier:
     """Classifies batches of Korean texts into the categories stored with the model."""
 
     model_ref = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
+    # the frozen sentence encoder under the category head (a second model, packed with the Bento)
+    encoder_ref = bentoml.models.BentoModel(f"{ENCODER_MODEL_NAME}:latest")
 
     def __init__(self) -> None:
         # Imported here: every process of the graph imports this module, only this runner
@@ -35,7 +37,12 @@ class TextClassifier:
         from triage.text_classifier.model import TextClassifierModel
 
         set_torch_threads(settings.text_classifier_threads)
-        self.model = TextClassifierModel(Path(self.model_ref.path), device=pick_device(), settings=settings)
+        self.model = TextClassifierModel(
+            Path(self.model_ref.path),
+            device=pick_device(),
+            settings=settings,
+            encoder=Path(self.encoder_ref.path),
+        )
         release_freed_memory()  # the loading's temporary buffers
 
     @bentoml.api(batchable=settings.batching, max_batch_size=64, max_latency_ms=10_000)

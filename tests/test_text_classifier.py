@@ -211,6 +211,62 @@ def test_predictions_are_calibrated_distributions(classifier) -> None:
         assert a.emergency_probability == pytest.approx(b.emergency_probability, abs=1e-4)
 
 
+def test_category_head_shares_only_the_category(classifier) -> None:
+    """The category head (a logistic regression over frozen Gemma 3 270M sentence vectors) is
+    served: it moves the emergency categories' probabilities of texts the members call
+    emergencies, never P(normal), and nothing of the others. Alone it names the category of the
+    far dev set's emergencies more often than always answering their commonest category does."""
+    from collections import Counter
+
+    import torch
+
+    from training.text_classifier.category_head import head_accuracy
+
+    assert classifier.head is not None and classifier.encoder is not None
+    far = load_examples(DEV_FAR_TSV)
+    texts = [ex.text for ex in far]
+    served = classifier.classify(texts)
+    logits, _ = classifier.logits(texts)
+    members = torch.softmax(logits / classifier.temperature, dim=-1)
+    moved = 0.0
+    for p, row in zip(served, members.tolist(), strict=True):
+        assert p.probabilities["normal"] == pytest.approx(row[classifier.normal_index], abs=1e-5)
+        shift = abs(p.probabilities["medical"] - row[classifier.labels.index("medical")])
+        if p.is_emergency:
+            moved = max(moved, shift)
+        else:
+            assert shift < 1e-5
+    assert moved > 0.01, "the head changed no category probability"
+    truth = [CATEGORY_OF.get(ex.label, ex.label) for ex in far if ex.label != "normal"]
+    majority = max(Counter(truth).values()) / len(truth)
+    alone = head_accuracy(classifier.head, classifier.encoder, far)
+    print(f"far dev emergencies: head alone {alone}, commonest category {majority:.3f}")
+    assert alone > majority
+
+
+def test_category_head_can_be_switched_off(text_model, classifier, monkeypatch) -> None:
+    """``TRIAGE_TEXT_CATEGORY_HEAD=0`` serves the members alone: no encoder in memory, and
+    every category probability is the members' sum of their fine labels."""
+    import torch
+
+    from triage.config import Settings
+    from triage.text_classifier.model import TextClassifierModel
+
+    monkeypatch.setenv("TRIAGE_TEXT_CATEGORY_HEAD", "0")
+    members_only = TextClassifierModel(text_model.path, device="cpu", settings=Settings())
+    assert members_only.head is None and members_only.encoder is None
+    logits, _ = classifier.logits(PROBE_TEXTS)
+    rows = torch.softmax(logits / classifier.temperature, dim=-1).tolist()
+    for p, row in zip(members_only.classify(PROBE_TEXTS), rows, strict=True):
+        for category, value in p.probabilities.items():
+            fine = [
+                q
+                for label, q in zip(classifier.labels, row, strict=True)
+                if classifier.category_of[label] == category
+            ]
+            assert value == pytest.approx(sum(fine), abs=1e-5)
+
+
 def test_validation_in_process(classifier) -> None:
     with pytest.raises(TriageError) as empty:
         classifier.classify(["불이야", "   "])

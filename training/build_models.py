@@ -21,6 +21,7 @@ from triage.model_store import has_model
 STEPS: list[tuple[str, str, bool]] = [
     (whisper.MODEL_NAME, "training.whisper.import_weights", False),
     (audio_classifier.MODEL_NAME, "training.audio_classifier.train", True),
+    (text_classifier.ENCODER_MODEL_NAME, "training.text_classifier.import_encoder", False),
     (text_classifier.MODEL_NAME, "training.text_classifier.train", True),
     (corrector.MODEL_NAME, "training.corrector.train", True),
     (fusion.MODEL_NAME, "training.fusion.train", True),

@@ -17,6 +17,7 @@ from triage import audio_classifier, corrector, fusion, text_classifier, whisper
 GRAPH_MODELS: tuple[str, ...] = (
     whisper.MODEL_NAME,
     audio_classifier.MODEL_NAME,
+    text_classifier.ENCODER_MODEL_NAME,
     text_classifier.MODEL_NAME,
     corrector.MODEL_NAME,
     fusion.MODEL_NAME,
@@ -32,12 +33,13 @@ class ModelMissingError(RuntimeError):
 
 
 def get_model(name: str) -> bentoml.Model:
-    """The latest version of model ``name``, or a :class:`ModelMissingError` naming the fix."""
+    """The latest version of model ``name`` (or the version a ``name:version`` tag names), or a
+    :class:`ModelMissingError` naming the fix."""
     import bentoml
     from bentoml.exceptions import NotFound
 
     try:
-        return bentoml.models.get(f"{name}:latest")
+        return bentoml.models.get(name if ":" in name else f"{name}:latest")
     except NotFound as exc:
         raise ModelMissingError(
             f"Model '{name}' is not in the BentoML model store ({store_path()}). "

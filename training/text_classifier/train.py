@@ -22,6 +22,12 @@ members rarely agree on such mistakes. On dev, at the 1 % false-alarm threshold:
 of four epochs, recall 0.734; one of two epochs, 0.926-0.957 (threshold 0.90-0.99, category
 right 0.84-0.88); four of two epochs averaged, 0.957 (threshold 0.5, category 0.936).
 
+The category of what the members call an emergency is shared with a category head: a
+logistic regression over the sentence vectors of a frozen, pretrained multilingual language
+model (Gemma 3 270M, ``import_encoder``), fitted on the same training split's emergencies
+(``category_head``). The members alone learnt categories from keywords; with the head, dev
+category accuracy rose on ``test.tsv`` 0.952 -> 0.960 and on ``dev_far.tsv`` 0.745 -> 0.809.
+
 Calibration and the decision threshold come from dev material only: the temperature from a
 validation split (cut before augmentation, half of it noised like Whisper output) plus the
 corpus **dev** speakers' Whisper transcripts; the emergency threshold is the lowest one
@@ -64,6 +70,7 @@ from training.asr_noise import asr_noise
 from training.common import expected_calibration_error, seed_everything
 from training.corpus_transcripts import GREEDY_TRANSCRIPTS, load_transcripts
 from training.text_classifier.augment import augment
+from training.text_classifier.category_head import fit_category_head, head_accuracy
 from training.text_classifier.data import (
     DEV_FAR_TSV,
     SPEECH_MANIFEST,
@@ -74,13 +81,15 @@ from training.text_classifier.data import (
     load_examples,
     load_manifest_transcripts,
 )
+from training.text_classifier.import_encoder import import_encoder
 from training.text_classifier.labels import CATEGORY_OF, order_labels
 from training.text_classifier.tokenizer import train_tokenizer
 from training.text_classifier.whisper_init import whisper_token_embeddings, whisper_tokenizer
 from triage.config import get_settings
 from triage.device import cpu_threads, pick_device, set_torch_threads
 from triage.model_store import get_model, has_model
-from triage.text_classifier import MODEL_NAME, NORMAL_LABEL
+from triage.text_classifier import ENCODER_MODEL_NAME, MODEL_NAME, NORMAL_LABEL
+from triage.text_classifier.encoder import SentenceEncoder
 from triage.text_classifier.model import CLASSIFIER_JSON, TextClassifierModel
 
 
@@ -612,7 +621,13 @@ def train(
             "members": member_dirs,
         }
         (out / CLASSIFIER_JSON).write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
-        served = TextClassifierModel(out, device=device)
+        if not has_model(ENCODER_MODEL_NAME):
+            import_encoder()
+        encoder_model = get_model(ENCODER_MODEL_NAME)
+        encoder = SentenceEncoder(encoder_model.path, device=device)
+        head = fit_category_head(train_base, encoder, str(encoder_model.tag))
+        head.save(out)
+        served = TextClassifierModel(out, device=device, encoder=encoder)
         val_logits, _ = served.logits([ex.text for ex in val_data])
         val_targets = torch.tensor([label2id[ex.label] for ex in val_data])
         # calibration data: validation, dev everyday speech and dev sentences, at category level
@@ -636,6 +651,8 @@ def train(
         (out / CLASSIFIER_JSON).write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
         val_probs = torch.softmax(val_logits / info["temperature"], dim=-1).numpy()
         metrics = evaluate(served, dev, dev_speech, load_examples(DEV_FAR_TSV))
+        metrics["dev_head_only_category"] = head_accuracy(head, encoder, dev)
+        metrics["far_dev_head_only_category"] = head_accuracy(head, encoder, load_examples(DEV_FAR_TSV))
         metrics["val_accuracy"] = round(float((val_probs.argmax(1) == val_targets.numpy()).mean()), 4)
         metrics["val_ece_calibrated"] = round(top_label_ece(val_probs, val_targets.numpy()), 4)
         metrics["val_ece_uncalibrated"] = round(
@@ -654,6 +671,7 @@ def train(
             "profile": profile_name,
             "seed": seed,
             "pretrained": pretrained or "",
+            "category_head": {"encoder": head.encoder, "members_weight": head.weight},
             "config": {k: ("all" if v is None else v) for k, v in asdict(profile).items()},
             "train_sentences": len(train_base),
             "train_examples": len(train_sentences) * (1 + profile.copies),

@@ -9,5 +9,8 @@ truncate, score and calibrate text the same way.
 
 MODEL_NAME = "text_classifier"
 
+ENCODER_MODEL_NAME = "text_encoder"
+"""Store name of the frozen sentence encoder under the category head (``encoder.py``)."""
+
 NORMAL_LABEL = "normal"
 """The one label that is not an emergency; emergency probability = 1 - P(normal)."""

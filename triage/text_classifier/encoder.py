@@ -2,10 +2,10 @@
 
 The BERT members learn Korean from a few thousand authored sentences and pick the category
 by its keywords: an accident that mentions bleeding becomes medical. A language model
-pretrained on a large multilingual corpus knows that "fell off a ladder" and "hit by a car"
-share a meaning that bleeding does not change; kept frozen, it turns a sentence into a vector
-(the mean of one layer's hidden states over its tokens) on which a logistic regression
-(:mod:`triage.text_classifier.category_head`) learns the categories from the same sentences.
+pretrained on a large multilingual corpus has read far more Korean than that; kept frozen, it
+turns a sentence into a vector (the mean of one layer's hidden states over its tokens) on
+which a logistic regression (:mod:`triage.text_classifier.category_head`) learns the
+categories from the same sentences, and on dev names them more often than the members do.
 It is imported into the model store as ``text_encoder`` by
 ``training/text_classifier/import_encoder.py``.
 """
@@ -25,8 +25,8 @@ from triage.device import pick_device
 from triage.text_classifier import ENCODER_MODEL_NAME
 
 POOL_LAYER = 18
-"""Hidden states averaged into the sentence vector: the last of Gemma 3 270M's 18 layers, the
-best of layers 6-18 for the category on dev (``test.tsv`` and ``dev_far.tsv``)."""
+"""Hidden states averaged into the sentence vector: the last of Gemma 3 270M's 18 layers, with
+layer 15 the best of layers 6-18 for the category on dev (``test.tsv`` and ``dev_far.tsv``)."""
 MAX_TOKENS = 128
 BATCH_SIZE = 32
 EMBEDDING = "embed_tokens.weight"

@@ -621,8 +621,7 @@ def train(
             "members": member_dirs,
         }
         (out / CLASSIFIER_JSON).write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
-        if not has_model(ENCODER_MODEL_NAME):
-            import_encoder()
+        import_encoder()  # skipped when stored
         encoder_model = get_model(ENCODER_MODEL_NAME)
         encoder = SentenceEncoder(encoder_model.path, device=device)
         head = fit_category_head(train_base, encoder, str(encoder_model.tag))

@@ -120,7 +120,7 @@ class TextClassifierModel:
         if self.head is not None and self.encoder is not None:
             # Only the texts the members call emergencies: the category of anything else is
             # no decision, and its probabilities, which fusion reads, stay the members'.
-            flagged = [i for i, row in enumerate(probs) if 1.0 - row[self.normal_index] >= self.threshold]
+            flagged = [i for i, row in enumerate(probs) if self._emergency(row) >= self.threshold]
             if flagged:
                 vectors = self.encoder.embed([texts[i] for i in flagged])
                 for i, head in zip(flagged, self.head.probabilities(vectors), strict=True):
@@ -145,7 +145,7 @@ class TextClassifierModel:
         if len(fine) > 1:
             subtype = max(fine, key=fine.__getitem__)
             subtype_probability = round(fine[subtype] / max(members[category], 1e-12), 6)
-        emergency = min(1.0, max(0.0, 1.0 - row[self.normal_index]))
+        emergency = self._emergency(row)
         return TextPrediction(
             label=category,
             probabilities={c: round(p, 6) for c, p in by_category.items()},
@@ -155,6 +155,10 @@ class TextClassifierModel:
             is_emergency=emergency >= self.threshold,
             truncated=truncated,
         )
+
+    def _emergency(self, row: list[float]) -> float:
+        """P(emergency) = 1 - P(normal) of one row of label probabilities."""
+        return min(1.0, max(0.0, 1.0 - row[self.normal_index]))
 
     def _mixed(self, members: dict[str, float], head: np.ndarray) -> dict[str, float]:
         """The members' emergency mass, shared among the emergency categories by

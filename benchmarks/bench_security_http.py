@@ -132,7 +132,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--home", type=Path, default=None, help="BENTOML_HOME with the five models")
+    parser.add_argument("--home", type=Path, default=None, help="BENTOML_HOME with the default models")
     parser.add_argument("--rounds", type=int, default=8, help="windows per endpoint and server")
     parser.add_argument("--window-s", type=float, default=4.0, help="seconds of one window")
     parser.add_argument("--warmup", type=int, default=20, help="requests per endpoint and server first")

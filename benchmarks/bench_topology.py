@@ -110,7 +110,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--home", type=Path, default=None, help="BENTOML_HOME with the five models")
+    parser.add_argument("--home", type=Path, default=None, help="BENTOML_HOME with the default models")
     parser.add_argument(
         "--endpoints",
         nargs="*",

@@ -137,7 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--home", type=Path, default=None, help="BENTOML_HOME with the five models")
+    parser.add_argument("--home", type=Path, default=None, help="BENTOML_HOME with the default models")
     parser.add_argument("--duration", type=float, default=1800, help="seconds of load (issue 17: 1800)")
     parser.add_argument(
         "--users",

@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument(
         "classes", nargs="*", default=USER_CLASSES, help=f"user classes ({', '.join(USER_CLASSES)})"
     )
-    parser.add_argument("--home", type=Path, default=None, help="BENTOML_HOME with the five models")
+    parser.add_argument("--home", type=Path, default=None, help="BENTOML_HOME with the default models")
     parser.add_argument("--url", help="load this running server instead of starting one")
     parser.add_argument("-u", "--users", type=int, default=4)
     parser.add_argument("-r", "--spawn-rate", type=float, default=4)

@@ -149,8 +149,6 @@ def test_metrics_stored_with_model(text_model) -> None:
     assert 0.05 <= meta["temperature"] <= 20 and 0.5 <= meta["emergency_threshold"] <= 0.99
     assert metrics["dev_n"] >= 100 and metrics["dev_speech_n"] >= 100
     assert metrics["dev_accuracy"] > MIN_DEV_ACCURACY
-    assert metrics["manifest_n"] == len(load_manifest_transcripts(SPEECH_MANIFEST))
-    assert 0.0 <= metrics["manifest_emergency_accuracy"] <= 1.0
 
 
 def test_dev_accuracy_reproduced_in_process(classifier, text_model) -> None:
@@ -242,6 +240,30 @@ def test_category_head_shares_only_the_category(classifier) -> None:
     alone = head_accuracy(classifier.head, classifier.encoder, far)
     print(f"far dev emergencies: head alone {alone}, commonest category {majority:.3f}")
     assert alone > majority
+
+
+def test_sentence_encoder_computes_what_transformers_computes(classifier) -> None:
+    """The served encoder holds less (bfloat16 weights widened at use, the embedding table
+    mapped from disk, the tokenizer without transformers' wrapper) but its sentence vectors are
+    those of the plain float32 load through transformers, up to float rounding: a lost
+    embedding scale, a wrong special token or padding read as text would move them by ~1."""
+    import numpy as np
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from triage.model_store import get_model
+
+    path = get_model(classifier.head.encoder).path
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModel.from_pretrained(path, dtype=torch.float32).eval()
+    batch = tokenizer(PROBE_TEXTS, padding=True, return_special_tokens_mask=True, return_tensors="pt")
+    keep = (batch["attention_mask"] * (1 - batch.pop("special_tokens_mask"))).unsqueeze(-1).float()
+    with torch.no_grad():
+        hidden = model(**batch).last_hidden_state
+    reference = ((hidden * keep).sum(1) / keep.sum(1)).numpy()
+    served = classifier.encoder.embed(PROBE_TEXTS)
+    assert served.shape == reference.shape
+    assert np.abs(served - reference).max() < 1e-3
 
 
 def test_category_head_can_be_switched_off(text_model, classifier, monkeypatch) -> None:

@@ -73,13 +73,11 @@ from training.text_classifier.augment import augment
 from training.text_classifier.category_head import fit_category_head, head_accuracy
 from training.text_classifier.data import (
     DEV_FAR_TSV,
-    SPEECH_MANIFEST,
     TEST_TSV,
     TRAIN_TSV,
     WRITTEN_TSV,
     Example,
     load_examples,
-    load_manifest_transcripts,
 )
 from training.text_classifier.import_encoder import import_encoder
 from training.text_classifier.labels import CATEGORY_OF, order_labels
@@ -483,9 +481,9 @@ def evaluate(
     model: TextClassifierModel, dev: list[Example], dev_speech: list[Example], far_dev: list[Example]
 ) -> dict:
     """Dev figures (category accuracy / macro-F1 on ``test.tsv`` and on the far dev set
-    ``dev_far.tsv``, false alarms on dev speech) and manifest emergency-vs-normal accuracy, via
-    the serving class. Dev figures steer choices; they are not the figures to quote
-    (``benchmarks/eval_real.py`` makes those)."""
+    ``dev_far.tsv``, false alarms on dev speech), via the serving class. They steer choices;
+    they are not the figures to quote: ``benchmarks/eval_real.py`` makes those, on material
+    (the labelled clips among it) that training never reads."""
     metrics: dict = {}
     for prefix, examples in (("dev", dev), ("far_dev", far_dev)):
         if examples:
@@ -494,13 +492,6 @@ def evaluate(
         preds = model.classify([ex.text for ex in dev_speech])
         metrics["dev_speech_n"] = len(dev_speech)
         metrics["dev_speech_false_alarms"] = round(float(np.mean([p.is_emergency for p in preds])), 4)
-    if SPEECH_MANIFEST.exists():
-        pairs = load_manifest_transcripts(SPEECH_MANIFEST)
-        preds = model.classify([text for text, _ in pairs])
-        metrics["manifest_n"] = len(pairs)
-        metrics["manifest_emergency_accuracy"] = round(
-            float(np.mean([p.is_emergency == is_em for (_, is_em), p in zip(pairs, preds, strict=True)])), 4
-        )
     return metrics
 
 

@@ -99,7 +99,11 @@ class TextClassifierModel:
         if not texts:
             return torch.zeros(0, len(self.labels)), []
         cleaned = [" ".join(t.split()) for t in texts]
-        full_lengths = [len(ids) for ids in self.tokenizer(cleaned, add_special_tokens=True)["input_ids"]]
+        # Counted uncut to tell which texts the window cuts; verbose=False: cutting is expected
+        # here, and reported per text, not as transformers' warning.
+        full_lengths = [
+            len(ids) for ids in self.tokenizer(cleaned, add_special_tokens=True, verbose=False)["input_ids"]
+        ]
         batch = self.tokenizer(
             cleaned, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
         ).to(self.device)

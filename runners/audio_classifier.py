@@ -32,13 +32,13 @@ class AudioClassifier:
     def __init__(self) -> None:
         # Imported here, not at module level: every process of the graph (the arbiter, the API
         # worker, the other runners) imports this module to build the service graph, and only
-        # this runner needs torch and librosa.
+        # this runner needs torch.
         from triage.audio_classifier.model import AudioClassifierModel
 
         set_torch_threads(settings.audio_classifier_threads)
         self.model = AudioClassifierModel.from_store(bentoml.models.get(self.model_ref.tag), pick_device())
-        # Warm-up: the first feature extraction compiles librosa's numba kernels; pay that at
-        # start-up, before /readyz, not in a caller's request.
+        # Warm-up: the first prediction's one-time costs (the mel filterbank, torch's first
+        # forward pass) are paid at start-up, before /readyz, not in a caller's request.
         self.model.predict([np.random.default_rng(0).normal(0, 0.1, SAMPLE_RATE).astype(np.float32)])
         release_freed_memory()  # the loading's temporary buffers
 

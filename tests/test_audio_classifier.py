@@ -140,6 +140,33 @@ def test_preprocessing_is_the_training_function(audio_model, real_clips) -> None
         assert served.shape[1:] == (1, trained_with.n_mels, trained_with.n_frames)
 
 
+def test_spectrum_is_librosas(real_clips) -> None:
+    """The features' NumPy STFT, mel filterbank and decibel scale (``spectrum.py``, which spare
+    the runner librosa's numba) compute librosa's values bit for bit on real clips' windows."""
+    import librosa
+
+    from triage.audio_classifier import spectrum
+    from triage.audio_classifier.features import FeatureParams, clip_windows
+
+    p = FeatureParams()
+    basis = librosa.filters.mel(sr=p.sample_rate, n_fft=p.n_fft, n_mels=p.n_mels, fmin=p.fmin, fmax=p.fmax)
+    np.testing.assert_array_equal(
+        spectrum.mel_filterbank(p.sample_rate, p.n_fft, p.n_mels, p.fmin, p.fmax), basis
+    )
+    for clip in real_clips[:6]:
+        for window in clip_windows(clip, p):
+            spec = librosa.stft(
+                window, n_fft=p.n_fft, hop_length=p.hop_length, center=True, pad_mode="constant"
+            )
+            power = spec.real**2 + spec.imag**2
+            np.testing.assert_array_equal(spectrum.stft_power(window, p.n_fft, p.hop_length), power)
+            mel = basis @ power
+            np.testing.assert_array_equal(
+                spectrum.power_to_db(mel, ref=float(mel.max()), amin=1e-10, top_db=p.top_db),
+                librosa.power_to_db(mel, ref=float(mel.max()), amin=1e-10, top_db=p.top_db),
+            )
+
+
 def test_runner_outputs_probabilities(audio_model, real_clips) -> None:
     from runners.audio_classifier import AudioClassifier
 

@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
-import librosa
 import numpy as np
 from scipy import sparse
 
+from triage.audio_classifier.spectrum import mel_filterbank, power_to_db, stft_power
 from triage.config import SAMPLE_RATE
 
 
@@ -89,26 +89,17 @@ def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> sp
     Each filter covers a few FFT bins, so a sparse product is ~100x less work than a dense
     one, and it avoids BLAS threads, which thrash on a busy two-core machine.
     """
-    basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
-    return sparse.csr_matrix(basis.astype(np.float32))
+    return sparse.csr_matrix(mel_filterbank(sr, n_fft, n_mels, fmin, fmax))
 
 
 def window_features(window: np.ndarray, params: FeatureParams) -> np.ndarray:
     """Log-mel ``[n_mels, n_frames]`` of one window, peak-referenced and z-scored (float32)."""
-    spec = librosa.stft(
-        np.asarray(window, dtype=np.float32),
-        n_fft=params.n_fft,
-        hop_length=params.hop_length,
-        center=True,
-        pad_mode="constant",
-    )
-    mel = _mel_basis(params.sample_rate, params.n_fft, params.n_mels, params.fmin, params.fmax) @ (
-        spec.real**2 + spec.imag**2
-    )
+    power = stft_power(np.asarray(window, dtype=np.float32), params.n_fft, params.hop_length)
+    mel = _mel_basis(params.sample_rate, params.n_fft, params.n_mels, params.fmin, params.fmax) @ power
     peak = float(mel.max())
     if peak <= 0.0:  # an all-zero window: nothing to normalise, feed zeros
         return np.zeros((params.n_mels, params.n_frames), dtype=np.float32)
-    logmel = librosa.power_to_db(mel, ref=peak, amin=1e-10, top_db=params.top_db)
+    logmel = power_to_db(mel, ref=peak, amin=1e-10, top_db=params.top_db)
     logmel = (logmel - logmel.mean()) / (logmel.std() + 1e-5)
     return logmel.astype(np.float32)
 

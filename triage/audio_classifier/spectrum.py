@@ -11,6 +11,8 @@ functions of a few lines each. The formulas follow librosa 0.11 (ISC licence).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 _MEL_F_SP = 200.0 / 3
@@ -19,21 +21,24 @@ _MEL_MIN_LOG_HZ = 1000.0
 _MEL_LOGSTEP = np.log(6.4) / 27.0
 
 
+@lru_cache(maxsize=4)
 def hann_window(n: int) -> np.ndarray:
-    """The periodic ("fftbins") Hann window of ``n`` samples, float64, as SciPy builds it."""
+    """The periodic ("fftbins") Hann window of ``n`` samples, float64, as SciPy builds it;
+    built once per size (every window of every clip uses it), read-only."""
     fac = np.linspace(-np.pi, np.pi, n + 1)
     window = np.zeros(n + 1)
     for k, a in enumerate((0.5, 0.5)):
         window += a * np.cos(k * fac)
-    return window[:-1]
+    window = window[:-1]
+    window.flags.writeable = False
+    return window
 
 
 def stft_power(wave: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
     """``|STFT|^2`` ``[1 + n_fft // 2, frames]`` (float32) of a float32 wave, centred with
     ``n_fft // 2`` zeros each side, each frame weighed by the periodic Hann window."""
     padded = np.pad(np.asarray(wave, dtype=np.float32), n_fft // 2)
-    n_frames = 1 + (padded.size - n_fft) // hop_length
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length][:n_frames]
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length]
     spec = np.fft.rfft(hann_window(n_fft) * frames, axis=-1).astype(np.complex64).T
     return spec.real**2 + spec.imag**2
 

@@ -128,7 +128,7 @@ def load_with_mapped_embedding(path: Path) -> torch.nn.Module:
     model = AutoModel.from_config(config, dtype=torch.float32)
     tensors = read_safetensors(path / "model.safetensors", mapped=EMBEDDING)
     table = tensors.pop(EMBEDDING)
-    linear = {name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
+    linear = {name: module for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
     state = {k: v if k.rpartition(".")[0] in linear else v.float() for k, v in tensors.items()}
     missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
     if missing != [EMBEDDING] or unexpected:
@@ -137,7 +137,6 @@ def load_with_mapped_embedding(path: Path) -> torch.nn.Module:
     embedding.weight = torch.nn.Parameter(table, requires_grad=False)
     embedding.num_embeddings = model.config.vocab_size = vocab_size
     embedding.forward = types.MethodType(_embed_in_float32, embedding)
-    for module in model.modules():
-        if isinstance(module, torch.nn.Linear):
-            module.forward = types.MethodType(_linear_in_float32, module)
+    for module in linear.values():
+        module.forward = types.MethodType(_linear_in_float32, module)
     return model

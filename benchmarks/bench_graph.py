@@ -39,13 +39,6 @@ from harness.server import (
 )
 from loadtest.payloads import ENDPOINTS, cycle, warm_up, write_report
 
-RUNNER_OF = {
-    "analyze": "triage",
-    "transcribe": "whisper",
-    "classify_text": "text_classifier",
-    "classify_audio": "audio_classifier",
-    "ec_correct": "corrector",
-}
 SPEECH = {"transcribe", "analyze"}
 """Endpoints that run Whisper: driven with ``--speech-users`` rather than ``--users``."""
 BATCH_METRIC = re.compile(

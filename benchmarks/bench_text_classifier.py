@@ -4,10 +4,10 @@
 
 Prints the median single-text latency and the throughput of one batched call of
 ``--batch`` texts against the same texts classified one by one (the gain adaptive
-batching in the runner can deliver), then what the category head adds to a text the members
-call an emergency (its Gemma encoder and regression) beside the members' own forward pass,
-per text, one by one and batched, and again with the encoder's layers kept in float32 (what
-holding them in bfloat16 costs in time). Uses the model in ``$BENTOML_HOME``.
+batching in the runner can deliver), then what the heads add to a text (the Gemma encoder,
+run once for both, and a regression) beside the members' own forward pass, per text, one
+by one and batched, and again with the encoder's layers kept in float32 (what holding them
+in bfloat16 costs in time). Uses the model in ``$BENTOML_HOME``.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def main() -> None:
         for size in sizes:
             print(
                 f"batches of {size}: members {members[size] * 1000:.1f} ms/text, "
-                f"category head (encoder + regression) {served[size] * 1000:.1f} ms/text "
+                f"encoder + head regression {served[size] * 1000:.1f} ms/text "
                 f"({in_float32[size] * 1000:.1f} with its layers kept in float32, "
                 f"+{widened / 2**20:.0f} MiB)"
             )

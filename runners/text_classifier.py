@@ -28,7 +28,7 @@ class TextClassifier:
     """Classifies batches of Korean texts into the categories stored with the model."""
 
     model_ref = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
-    # the frozen sentence encoder under the category head (a second model, packed with the Bento)
+    # the frozen sentence encoder under the heads (a second model, packed with the Bento)
     encoder_ref = bentoml.models.BentoModel(f"{ENCODER_MODEL_NAME}:latest")
 
     def __init__(self) -> None:

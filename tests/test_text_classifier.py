@@ -209,37 +209,58 @@ def test_predictions_are_calibrated_distributions(classifier) -> None:
         assert a.emergency_probability == pytest.approx(b.emergency_probability, abs=1e-4)
 
 
-def test_category_head_shares_only_the_category(classifier) -> None:
-    """The category head (a logistic regression over frozen Gemma 3 270M sentence vectors) is
-    served: it moves the emergency categories' probabilities of texts the members call
-    emergencies, never P(normal), and nothing of the others. Alone it names the category of the
-    far dev set's emergencies more often than always answering their commonest category does."""
+def test_heads_share_the_decision_with_the_members(classifier) -> None:
+    """The heads over frozen Gemma 3 270M sentence vectors are served. The emergency head's
+    P(emergency) is averaged with the members' (``weight``); the category head moves the
+    emergency categories of texts called emergencies, and of no other text, where the
+    emergency mass is shared as the members share theirs. Alone, the category head names the
+    category of the far dev set's emergencies more often than always answering their commonest
+    category does, and the emergency head tells them from the dev speakers' everyday speech
+    better than chance (AUC 0.5)."""
     from collections import Counter
 
+    import numpy as np
     import torch
+    from sklearn.metrics import roc_auc_score
 
     from training.text_classifier.category_head import head_accuracy
+    from training.text_classifier.train import corpus_normal_examples
 
-    assert classifier.head is not None and classifier.encoder is not None
+    assert classifier.head is not None and classifier.emergency_head is not None
+    assert classifier.encoder is not None
     far = load_examples(DEV_FAR_TSV)
     texts = [ex.text for ex in far]
     served = classifier.classify(texts)
     logits, _ = classifier.logits(texts)
     members = torch.softmax(logits / classifier.temperature, dim=-1)
+    members_emergency = 1.0 - members[:, classifier.normal_index].numpy()
+    head_emergency = classifier.emergency_head.probabilities(classifier.encoder.embed(texts))
+    weight = classifier.emergency_head.weight
     moved = 0.0
-    for p, row in zip(served, members.tolist(), strict=True):
-        assert p.probabilities["normal"] == pytest.approx(row[classifier.normal_index], abs=1e-5)
-        shift = abs(p.probabilities["medical"] - row[classifier.labels.index("medical")])
+    for p, row, m, h in zip(served, members.tolist(), members_emergency, head_emergency, strict=True):
+        assert p.emergency_probability == pytest.approx(weight * m + (1 - weight) * h, abs=1e-5)
+        mass = 1.0 - row[classifier.normal_index]
+        shared = p.emergency_probability * row[classifier.labels.index("medical")] / mass
+        shift = abs(p.probabilities["medical"] - shared)
         if p.is_emergency:
             moved = max(moved, shift)
         else:
             assert shift < 1e-5
-    assert moved > 0.01, "the head changed no category probability"
+    assert moved > 0.01, "the category head changed no category probability"
+    assert not np.allclose(members_emergency, head_emergency, atol=1e-2)
     truth = [CATEGORY_OF.get(ex.label, ex.label) for ex in far if ex.label != "normal"]
     majority = max(Counter(truth).values()) / len(truth)
     alone = head_accuracy(classifier.head, classifier.encoder, far)
-    print(f"far dev emergencies: head alone {alone}, commonest category {majority:.3f}")
+    everyday = [ex.text for ex in corpus_normal_examples("dev", 100, random.Random(0))]
+    emergencies = [ex.text for ex in far if ex.label != "normal"]
+    scores = classifier.emergency_head.probabilities(classifier.encoder.embed(everyday + emergencies))
+    auc = roc_auc_score([0] * len(everyday) + [1] * len(emergencies), scores)
+    print(
+        f"far dev emergencies: category head alone {alone}, commonest category {majority:.3f}; "
+        f"emergency head alone AUC {auc:.3f} against dev everyday speech"
+    )
     assert alone > majority
+    assert auc > 0.5
 
 
 def test_sentence_encoder_computes_what_transformers_computes(classifier) -> None:
@@ -267,8 +288,9 @@ def test_sentence_encoder_computes_what_transformers_computes(classifier) -> Non
 
 
 def test_category_head_can_be_switched_off(text_model, classifier, monkeypatch) -> None:
-    """``TRIAGE_TEXT_CATEGORY_HEAD=0`` serves the members alone: no encoder in memory, and
-    every category probability is the members' sum of their fine labels."""
+    """``TRIAGE_TEXT_CATEGORY_HEAD=0`` serves the members alone: no encoder in memory, every
+    category probability the members' sum of their fine labels, and the members' own
+    threshold (chosen on dev like the served one)."""
     import torch
 
     from triage.config import Settings
@@ -276,7 +298,9 @@ def test_category_head_can_be_switched_off(text_model, classifier, monkeypatch) 
 
     monkeypatch.setenv("TRIAGE_TEXT_CATEGORY_HEAD", "0")
     members_only = TextClassifierModel(text_model.path, device="cpu", settings=Settings())
-    assert members_only.head is None and members_only.encoder is None
+    assert members_only.head is None and members_only.emergency_head is None
+    assert members_only.encoder is None
+    assert members_only.threshold == text_model.info.metadata["members_threshold"]
     logits, _ = classifier.logits(PROBE_TEXTS)
     rows = torch.softmax(logits / classifier.temperature, dim=-1).tolist()
     for p, row in zip(members_only.classify(PROBE_TEXTS), rows, strict=True):

@@ -66,14 +66,6 @@ class Start(BaseModel):
     hotwords: list[str] = Field(default_factory=list, description="Words the corrector should prefer.")
 
 
-class Stop(BaseModel):
-    """The last message of a call: finish the open utterance and send the summary."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["stop"]
-
-
 def parse_json(text: str) -> dict[str, Any]:
     """A text frame as a JSON object, or a :class:`CallError` saying it is not one."""
     try:

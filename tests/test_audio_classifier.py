@@ -196,6 +196,10 @@ def audio_server(audio_model, server):
 
 
 def test_endpoint_returns_model_answer_for_real_clips(audio_server, classifier) -> None:
+    """Over HTTP the runner answers what the model answers in process. To 1e-3, not bit for
+    bit: the runner computes with its own thread count (``TRIAGE_AUDIO_CLASSIFIER_THREADS``),
+    so oneDNN sums its convolutions in another order (seen: 1.1e-4 apart, 2026-12-02); a
+    wrong feature or window would move them by far more, and the label must match."""
     files = [SOUNDS_DIR / "ibm_max_gunshots.wav", SOUNDS_DIR / "minetest_break_glass_2.ogg"]
     files += [
         SOUNDS_DIR / "arm_pico_smoke-detector-alarm_BSB0800.wav",
@@ -212,8 +216,8 @@ def test_endpoint_returns_model_answer_for_real_clips(audio_server, classifier) 
         assert body["label"] == expected.label
         assert body["windows"] == expected.windows
         for k, v in expected.probabilities.items():
-            assert body["probabilities"][k] == pytest.approx(v, abs=1e-4)
-        assert body["distress_probability"] == pytest.approx(expected.distress_probability, abs=1e-4)
+            assert body["probabilities"][k] == pytest.approx(v, abs=1e-3)
+        assert body["distress_probability"] == pytest.approx(expected.distress_probability, abs=1e-3)
 
 
 def _wav(samples: np.ndarray, rate: int = SAMPLE_RATE) -> bytes:

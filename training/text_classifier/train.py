@@ -74,7 +74,6 @@ from training.common import expected_calibration_error, seed_everything
 from training.corpus_transcripts import GREEDY_TRANSCRIPTS, load_transcripts
 from training.text_classifier.augment import augment
 from training.text_classifier.category_head import (
-    EMERGENCY_MEMBERS_WEIGHT,
     fit_category_head,
     fit_emergency_head,
     head_accuracy,
@@ -642,7 +641,8 @@ def train(
         vectors = sentence_vectors(train_sentences, encoder)
         head = fit_category_head(train_base, vectors, str(encoder_model.tag))
         head.save(out)
-        fit_emergency_head(train_sentences, vectors, str(encoder_model.tag)).save(out)
+        emergency_head = fit_emergency_head(train_sentences, vectors, str(encoder_model.tag))
+        emergency_head.save(out)
         served = TextClassifierModel(out, device=device, encoder=encoder)
         val_logits, _ = served.logits([ex.text for ex in val_data])
         val_targets = torch.tensor([label2id[ex.label] for ex in val_data])
@@ -696,7 +696,7 @@ def train(
             "seed": seed,
             "pretrained": pretrained or "",
             "category_head": {"encoder": head.encoder, "members_weight": head.weight},
-            "emergency_head": {"encoder": head.encoder, "members_weight": EMERGENCY_MEMBERS_WEIGHT},
+            "emergency_head": {"encoder": emergency_head.encoder, "members_weight": emergency_head.weight},
             "config": {k: ("all" if v is None else v) for k, v in asdict(profile).items()},
             "train_sentences": len(train_base),
             "train_examples": len(train_sentences) * (1 + profile.copies),

@@ -34,6 +34,16 @@ def standardised_logits(features: np.ndarray, mean, scale, coef, intercept) -> n
     return x @ np.asarray(coef).T + np.asarray(intercept)
 
 
+def save_head(head, path: Path) -> None:
+    """A head's fields as JSON."""
+    path.write_text(json.dumps(asdict(head)), encoding="utf-8")
+
+
+def load_head(cls, path: Path):
+    """The ``cls`` head stored at ``path``; ``None`` where a model was trained without one."""
+    return cls(**json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else None
+
+
 @dataclass
 class CategoryHead:
     """Standardisation and multinomial logistic-regression weights over the emergency categories."""
@@ -56,13 +66,12 @@ class CategoryHead:
         return p / p.sum(axis=1, keepdims=True)
 
     def save(self, folder: Path) -> None:
-        (folder / HEAD_JSON).write_text(json.dumps(asdict(self)), encoding="utf-8")
+        save_head(self, folder / HEAD_JSON)
 
     @classmethod
     def load(cls, folder: Path) -> CategoryHead | None:
         """The head stored in ``folder``; ``None`` for a model trained without one."""
-        path = folder / HEAD_JSON
-        return cls(**json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else None
+        return load_head(cls, folder / HEAD_JSON)
 
 
 @dataclass
@@ -84,10 +93,9 @@ class EmergencyHead:
         return 1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))
 
     def save(self, folder: Path) -> None:
-        (folder / EMERGENCY_HEAD_JSON).write_text(json.dumps(asdict(self)), encoding="utf-8")
+        save_head(self, folder / EMERGENCY_HEAD_JSON)
 
     @classmethod
     def load(cls, folder: Path) -> EmergencyHead | None:
         """The head stored in ``folder``; ``None`` for a model trained without one."""
-        path = folder / EMERGENCY_HEAD_JSON
-        return cls(**json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else None
+        return load_head(cls, folder / EMERGENCY_HEAD_JSON)
